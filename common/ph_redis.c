@@ -27,6 +27,7 @@ struct _ph_redis_t {
     short polled;   /* what the zloop poller is registered for */
     int polled_fd;
     int retry_timer;
+    unsigned failures; /* connect attempts failed in a row, to log few */
     bool destroying;
     ph_redis_state_fn *on_state;
     void *arg;
@@ -131,12 +132,15 @@ static void s_on_connect (const redisAsyncContext *ac, int status)
 {
     ph_redis_t *self = ac->data;
     if (status != REDIS_OK) {
-        ph_warn ("redis %s:%d: %s; retrying", self->host, self->port, ac->errstr);
+        if (self->failures++ % 60 == 0)
+            ph_warn ("redis %s:%d: %s; retrying every %d ms", self->host, self->port, ac->errstr,
+                     PH_REDIS_RETRY_MS);
         self->ac = NULL; /* hiredis frees the context after this callback */
         s_schedule_retry (self);
         return;
     }
     self->connected = true;
+    self->failures = 0;
     if (self->db)
         redisAsyncCommand (self->ac, NULL, NULL, "SELECT %d", self->db);
     ph_info ("redis %s:%d connected", self->host, self->port);
