@@ -19,28 +19,28 @@
 #define PH_TOKEN_MAX    96 /* text length bound, NUL included */
 
 /*  Fills buf with len cryptographically random bytes. Returns 0 or PH_EIO. */
-int ph_random_bytes(void *buf, size_t len);
+int ph_random_bytes (void *buf, size_t len);
 
 /*  Writes 2*len lowercase hex digits and a NUL to out. */
-void ph_hex(const void *data, size_t len, char *out);
+void ph_hex (const void *data, size_t len, char *out);
 
-void ph_sha256(const void *data, size_t len, uint8_t out[PH_SHA256_LEN]);
+void ph_sha256 (const void *data, size_t len, uint8_t out[PH_SHA256_LEN]);
 
-void ph_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
-                    uint8_t out[PH_SHA256_LEN]);
+void ph_hmac_sha256 (const void *key, size_t keylen, const void *data, size_t len,
+                     uint8_t out[PH_SHA256_LEN]);
 
 /*  Constant-time equality of two buffers of the same length. */
-bool ph_ct_equal(const void *a, const void *b, size_t len);
+bool ph_ct_equal (const void *a, const void *b, size_t len);
 
 /*  Makes a token for session_id and user that expires at expiry_ms. out must
  *  hold PH_TOKEN_MAX bytes. */
-void ph_token_make(const void *secret, size_t secretlen, const char *session_id, const char *user,
-                   uint64_t expiry_ms, char *out);
+void ph_token_make (const void *secret, size_t secretlen, const char *session_id, const char *user,
+                    uint64_t expiry_ms, char *out);
 
 /*  Checks token against session_id and user at time now_ms. Returns 0, or
  *  PH_EAUTH when it is malformed, forged, for another session or user,
  *  expired, or claims a lifetime above PH_TOKEN_TTL_MS. */
-int ph_token_verify(const void *secret, size_t secretlen, const char *token, const char *session_id,
-                    const char *user, uint64_t now_ms);
+int ph_token_verify (const void *secret, size_t secretlen, const char *token,
+                     const char *session_id, const char *user, uint64_t now_ms);
 
 #endif

@@ -19,73 +19,73 @@
 #define PH_ZMTP_HEARTBEAT_MS 2000
 #define PH_ZMTP_TIMEOUT_MS   6000
 
-int ph_keys_generate(ph_keypair_t *kp)
+int ph_keys_generate (ph_keypair_t *kp)
 {
-    if (zmq_curve_keypair(kp->public_z85, kp->secret_z85) != 0)
+    if (zmq_curve_keypair (kp->public_z85, kp->secret_z85) != 0)
         return PH_EIO;
     return 0;
 }
 
-int ph_keys_save(const ph_keypair_t *kp, const char *path)
+int ph_keys_save (const ph_keypair_t *kp, const char *path)
 {
     char text[128];
-    int n = snprintf(text, sizeof text, "public %s\nsecret %s\n", kp->public_z85, kp->secret_z85);
-    return ph_file_write(path, text, (size_t)n, 0600);
+    int n = snprintf (text, sizeof text, "public %s\nsecret %s\n", kp->public_z85, kp->secret_z85);
+    return ph_file_write (path, text, (size_t)n, 0600);
 }
 
-bool ph_keys_z85_valid(const char *text)
+bool ph_keys_z85_valid (const char *text)
 {
     uint8_t raw[32];
-    if (!text || strlen(text) != PH_Z85_KEY_LEN)
+    if (!text || strlen (text) != PH_Z85_KEY_LEN)
         return false;
-    return zmq_z85_decode(raw, text) != NULL;
+    return zmq_z85_decode (raw, text) != NULL;
 }
 
-int ph_keys_load(const char *path, ph_keypair_t *kp)
+int ph_keys_load (const char *path, ph_keypair_t *kp)
 {
     struct stat st;
-    if (stat(path, &st) != 0)
+    if (stat (path, &st) != 0)
         return PH_ENOENT;
     if (st.st_mode & 077)
         return PH_EINVAL;
-    char *text = ph_file_read(path, 1024, NULL);
+    char *text = ph_file_read (path, 1024, NULL);
     if (!text)
         return PH_ENOENT;
-    int rc = sscanf(text, "public %40s secret %40s", kp->public_z85, kp->secret_z85);
-    free(text);
-    if (rc != 2 || !ph_keys_z85_valid(kp->public_z85) || !ph_keys_z85_valid(kp->secret_z85))
+    int rc = sscanf (text, "public %40s secret %40s", kp->public_z85, kp->secret_z85);
+    free (text);
+    if (rc != 2 || !ph_keys_z85_valid (kp->public_z85) || !ph_keys_z85_valid (kp->secret_z85))
         return PH_EINVAL;
     return 0;
 }
 
-static void s_common_options(zsock_t *sock)
+static void s_common_options (zsock_t *sock)
 {
-    zsock_set_maxmsgsize(sock, PH_MSG_MAX);
-    zsock_set_heartbeat_ivl(sock, PH_ZMTP_HEARTBEAT_MS);
-    zsock_set_heartbeat_timeout(sock, PH_ZMTP_TIMEOUT_MS);
-    zsock_set_linger(sock, 0);
+    zsock_set_maxmsgsize (sock, PH_MSG_MAX);
+    zsock_set_heartbeat_ivl (sock, PH_ZMTP_HEARTBEAT_MS);
+    zsock_set_heartbeat_timeout (sock, PH_ZMTP_TIMEOUT_MS);
+    zsock_set_linger (sock, 0);
 }
 
-int ph_keys_setup_server(zsock_t *sock, const ph_keypair_t *kp, const char *zap_domain)
+int ph_keys_setup_server (zsock_t *sock, const ph_keypair_t *kp, const char *zap_domain)
 {
     int enforce = 1;
-    s_common_options(sock);
-    zsock_set_curve_server(sock, 1);
-    zsock_set_curve_publickey(sock, kp->public_z85);
-    zsock_set_curve_secretkey(sock, kp->secret_z85);
-    zsock_set_zap_domain(sock, zap_domain);
-    if (zmq_setsockopt(zsock_resolve(sock), ZMQ_ZAP_ENFORCE_DOMAIN, &enforce, sizeof enforce))
+    s_common_options (sock);
+    zsock_set_curve_server (sock, 1);
+    zsock_set_curve_publickey (sock, kp->public_z85);
+    zsock_set_curve_secretkey (sock, kp->secret_z85);
+    zsock_set_zap_domain (sock, zap_domain);
+    if (zmq_setsockopt (zsock_resolve (sock), ZMQ_ZAP_ENFORCE_DOMAIN, &enforce, sizeof enforce))
         return PH_EINVAL;
     return 0;
 }
 
-int ph_keys_setup_client(zsock_t *sock, const ph_keypair_t *kp, const char *server_z85)
+int ph_keys_setup_client (zsock_t *sock, const ph_keypair_t *kp, const char *server_z85)
 {
-    if (!ph_keys_z85_valid(server_z85))
+    if (!ph_keys_z85_valid (server_z85))
         return PH_EINVAL;
-    s_common_options(sock);
-    zsock_set_curve_serverkey(sock, server_z85);
-    zsock_set_curve_publickey(sock, kp->public_z85);
-    zsock_set_curve_secretkey(sock, kp->secret_z85);
+    s_common_options (sock);
+    zsock_set_curve_serverkey (sock, server_z85);
+    zsock_set_curve_publickey (sock, kp->public_z85);
+    zsock_set_curve_secretkey (sock, kp->secret_z85);
     return 0;
 }

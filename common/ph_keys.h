@@ -19,25 +19,25 @@ typedef struct {
 } ph_keypair_t;
 
 /*  Generates a new keypair. Returns 0 or PH_EIO. */
-int ph_keys_generate(ph_keypair_t *kp);
+int ph_keys_generate (ph_keypair_t *kp);
 
 /*  Writes kp to path with mode 0600 (atomic). Blocks on disk. */
-int ph_keys_save(const ph_keypair_t *kp, const char *path);
+int ph_keys_save (const ph_keypair_t *kp, const char *path);
 
 /*  Reads a key file written by ph_keys_save. Returns 0, PH_ENOENT or
  *  PH_EINVAL (malformed, or readable by group/others). */
-int ph_keys_load(const char *path, ph_keypair_t *kp);
+int ph_keys_load (const char *path, ph_keypair_t *kp);
 
 /*  True when text is 40 Z85 characters that decode to a 32-byte key. */
-bool ph_keys_z85_valid(const char *text);
+bool ph_keys_z85_valid (const char *text);
 
 /*  Makes sock a CURVE server with keypair kp whose handshakes all go through
  *  the ZAP handler under zap_domain (ZMQ_ZAP_ENFORCE_DOMAIN=1). Call before
  *  bind, after the ZAP handler is bound. Returns 0 or PH_EINVAL. */
-int ph_keys_setup_server(zsock_t *sock, const ph_keypair_t *kp, const char *zap_domain);
+int ph_keys_setup_server (zsock_t *sock, const ph_keypair_t *kp, const char *zap_domain);
 
 /*  Makes sock a CURVE client of the server whose public key is server_z85.
  *  Call before connect. Returns 0 or PH_EINVAL. */
-int ph_keys_setup_client(zsock_t *sock, const ph_keypair_t *kp, const char *server_z85);
+int ph_keys_setup_client (zsock_t *sock, const ph_keypair_t *kp, const char *server_z85);
 
 #endif

@@ -10,13 +10,13 @@
 typedef enum { PH_LOG_DEBUG = 0, PH_LOG_INFO, PH_LOG_WARN, PH_LOG_ERROR } ph_log_level_t;
 
 /*  Sets the program name shown on every line and reads PORTHOLE_LOG. */
-void ph_log_init(const char *program);
+void ph_log_init (const char *program);
 
-void ph_log(ph_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ph_log (ph_log_level_t level, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
-#define ph_debug(...) ph_log(PH_LOG_DEBUG, __VA_ARGS__)
-#define ph_info(...)  ph_log(PH_LOG_INFO, __VA_ARGS__)
-#define ph_warn(...)  ph_log(PH_LOG_WARN, __VA_ARGS__)
-#define ph_error(...) ph_log(PH_LOG_ERROR, __VA_ARGS__)
+#define ph_debug(...) ph_log (PH_LOG_DEBUG, __VA_ARGS__)
+#define ph_info(...)  ph_log (PH_LOG_INFO, __VA_ARGS__)
+#define ph_warn(...)  ph_log (PH_LOG_WARN, __VA_ARGS__)
+#define ph_error(...) ph_log (PH_LOG_ERROR, __VA_ARGS__)
 
 #endif

@@ -33,49 +33,49 @@ typedef struct _ph_stream_t ph_stream_t;
 
 /*  Puts one StreamData on the wire. Must not block; a message it cannot
  *  send is simply lost (and resent later). */
-typedef void(ph_stream_send_fn)(void *arg, const ph_stream_data_t *msg);
+typedef void (ph_stream_send_fn) (void *arg, const ph_stream_data_t *msg);
 
-ph_stream_t *ph_stream_new(const char *session_id, ph_stream_send_fn *send, void *arg);
-void ph_stream_destroy(ph_stream_t **self_p);
+ph_stream_t *ph_stream_new (const char *session_id, ph_stream_send_fn *send, void *arg);
+void ph_stream_destroy (ph_stream_t **self_p);
 
 /*  Payload bytes that may be written now without exceeding the peer's
  *  credit. */
-size_t ph_stream_room(const ph_stream_t *self);
+size_t ph_stream_room (const ph_stream_t *self);
 
 /*  Sends a sequenced message of kind (a Porthole__V1__StreamKind) with len
  *  payload bytes (at most PH_PAYLOAD_MAX) and keeps it until acknowledged.
  *  Control messages (no payload) are always accepted. Returns 0, or
  *  PH_ESTATE when len is over ph_stream_room. */
-int ph_stream_write(ph_stream_t *self, int kind, const void *data, size_t len);
+int ph_stream_write (ph_stream_t *self, int kind, const void *data, size_t len);
 
 /*  Takes in one message from the peer. Returns 1 when msg is the next in
  *  order and must be delivered by the caller, 0 when there is nothing to
  *  deliver (ACK, duplicate or gap). */
-int ph_stream_receive(ph_stream_t *self, const ph_stream_data_t *msg);
+int ph_stream_receive (ph_stream_t *self, const ph_stream_data_t *msg);
 
 /*  Tells the stream how many received bytes the caller still holds
  *  undelivered (e.g. waiting for a PTY to drain); credit shrinks by that. */
-void ph_stream_set_held(ph_stream_t *self, size_t held);
+void ph_stream_set_held (ph_stream_t *self, size_t held);
 
 /*  Periodic work (every ~10-50 ms): delayed acks, keepalives, resends. */
-void ph_stream_tick(ph_stream_t *self, uint64_t now_mono_ms);
+void ph_stream_tick (ph_stream_t *self, uint64_t now_mono_ms);
 
 /*  Sends an ACK now (e.g. before exiting, so the peer can let go). */
-void ph_stream_flush_ack(ph_stream_t *self);
+void ph_stream_flush_ack (ph_stream_t *self);
 
 /*  Resends every unacknowledged message now (after a reattach). */
-void ph_stream_resend(ph_stream_t *self);
+void ph_stream_resend (ph_stream_t *self);
 
 /*  Sends an ACK every PH_STREAM_KEEPALIVE_MS even when idle. */
-void ph_stream_set_keepalive(ph_stream_t *self, bool on);
+void ph_stream_set_keepalive (ph_stream_t *self, bool on);
 
 /*  True when every message sent has been acknowledged. */
-bool ph_stream_drained(const ph_stream_t *self);
+bool ph_stream_drained (const ph_stream_t *self);
 
 /*  Counters for tests and benchmarks. */
-uint64_t ph_stream_sent_seq(const ph_stream_t *self);
-uint64_t ph_stream_recv_seq(const ph_stream_t *self);
-size_t ph_stream_unacked_bytes(const ph_stream_t *self);
-const char *ph_stream_session_id(const ph_stream_t *self);
+uint64_t ph_stream_sent_seq (const ph_stream_t *self);
+uint64_t ph_stream_recv_seq (const ph_stream_t *self);
+size_t ph_stream_unacked_bytes (const ph_stream_t *self);
+const char *ph_stream_session_id (const ph_stream_t *self);
 
 #endif

@@ -12,40 +12,40 @@
 #include <time.h>
 #include <unistd.h>
 
-uint64_t ph_now_ms(void)
+uint64_t ph_now_ms (void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime (CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-uint64_t ph_mono_ms(void)
+uint64_t ph_mono_ms (void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime (CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-int ph_parse_uint(const char *text, uint64_t min, uint64_t max, uint64_t *value)
+int ph_parse_uint (const char *text, uint64_t min, uint64_t max, uint64_t *value)
 {
-    if (!text || !isdigit((unsigned char)*text))
+    if (!text || !isdigit ((unsigned char)*text))
         return PH_EINVAL;
     errno = 0;
     char *end;
-    unsigned long long v = strtoull(text, &end, 10);
+    unsigned long long v = strtoull (text, &end, 10);
     if (errno || *end || v < min || v > max)
         return PH_EINVAL;
     *value = v;
     return 0;
 }
 
-int ph_parse_duration(const char *text, uint64_t *seconds)
+int ph_parse_duration (const char *text, uint64_t *seconds)
 {
-    if (!text || !isdigit((unsigned char)*text))
+    if (!text || !isdigit ((unsigned char)*text))
         return PH_EINVAL;
     errno = 0;
     char *end;
-    unsigned long long v = strtoull(text, &end, 10);
+    unsigned long long v = strtoull (text, &end, 10);
     if (errno || v > 100ULL * 365 * 86400)
         return PH_EINVAL;
     uint64_t mult = 1;
@@ -65,16 +65,16 @@ int ph_parse_duration(const char *text, uint64_t *seconds)
     return 0;
 }
 
-int ph_parse_bool(const char *text, bool *value)
+int ph_parse_bool (const char *text, bool *value)
 {
     static const char *yes[] = {"true", "yes", "1", "on"};
     static const char *no[] = {"false", "no", "0", "off"};
     for (size_t i = 0; text && i < 4; i++) {
-        if (strcasecmp(text, yes[i]) == 0) {
+        if (strcasecmp (text, yes[i]) == 0) {
             *value = true;
             return 0;
         }
-        if (strcasecmp(text, no[i]) == 0) {
+        if (strcasecmp (text, no[i]) == 0) {
             *value = false;
             return 0;
         }
@@ -82,60 +82,60 @@ int ph_parse_bool(const char *text, bool *value)
     return PH_EINVAL;
 }
 
-static bool s_tag_key_char(char c)
+static bool s_tag_key_char (char c)
 {
-    return isalnum((unsigned char)c) || strchr("_.:/+-@", c);
+    return isalnum ((unsigned char)c) || strchr ("_.:/+-@", c);
 }
 
-static int s_parse_one_tag(const char *p, size_t n, ph_tag_t *tag, char *err, size_t errlen)
+static int s_parse_one_tag (const char *p, size_t n, ph_tag_t *tag, char *err, size_t errlen)
 {
-    const char *eq = memchr(p, '=', n);
+    const char *eq = memchr (p, '=', n);
     if (!eq) {
-        snprintf(err, errlen, "tag '%.*s' has no '=': write key=value", (int)n, p);
+        snprintf (err, errlen, "tag '%.*s' has no '=': write key=value", (int)n, p);
         return PH_EINVAL;
     }
     size_t klen = (size_t)(eq - p), vlen = n - klen - 1;
     if (klen == 0 || klen > PH_TAG_KEY_MAX || vlen > PH_TAG_VALUE_MAX) {
-        snprintf(err, errlen, "tag '%.*s': key must be 1..%d and value 0..%d characters", (int)n, p,
-                 PH_TAG_KEY_MAX, PH_TAG_VALUE_MAX);
+        snprintf (err, errlen, "tag '%.*s': key must be 1..%d and value 0..%d characters", (int)n,
+                  p, PH_TAG_KEY_MAX, PH_TAG_VALUE_MAX);
         return PH_EINVAL;
     }
     for (size_t i = 0; i < klen; i++)
-        if (!s_tag_key_char(p[i])) {
-            snprintf(err, errlen, "tag key '%.*s' may hold only letters, digits and _.:/+-@",
-                     (int)klen, p);
+        if (!s_tag_key_char (p[i])) {
+            snprintf (err, errlen, "tag key '%.*s' may hold only letters, digits and _.:/+-@",
+                      (int)klen, p);
             return PH_EINVAL;
         }
-    if (memchr(eq + 1, '=', vlen) || !ph_utf8_valid(eq + 1, vlen)) {
-        snprintf(err, errlen, "tag value '%.*s' may not hold '=' and must be UTF-8", (int)vlen,
-                 eq + 1);
+    if (memchr (eq + 1, '=', vlen) || !ph_utf8_valid (eq + 1, vlen)) {
+        snprintf (err, errlen, "tag value '%.*s' may not hold '=' and must be UTF-8", (int)vlen,
+                  eq + 1);
         return PH_EINVAL;
     }
-    memcpy(tag->key, p, klen);
+    memcpy (tag->key, p, klen);
     tag->key[klen] = 0;
-    memcpy(tag->value, eq + 1, vlen);
+    memcpy (tag->value, eq + 1, vlen);
     tag->value[vlen] = 0;
     return 0;
 }
 
-int ph_parse_tags(const char *text, ph_tag_t *tags, size_t max, char *err, size_t errlen)
+int ph_parse_tags (const char *text, ph_tag_t *tags, size_t max, char *err, size_t errlen)
 {
     size_t count = 0;
     const char *p = text;
     if (!text || !*text)
         return 0;
     while (*p) {
-        const char *comma = strchr(p, ',');
-        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        const char *comma = strchr (p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen (p);
         if (count == max) {
-            snprintf(err, errlen, "too many tags: at most %zu", max);
+            snprintf (err, errlen, "too many tags: at most %zu", max);
             return PH_EINVAL;
         }
-        if (s_parse_one_tag(p, n, &tags[count], err, errlen))
+        if (s_parse_one_tag (p, n, &tags[count], err, errlen))
             return PH_EINVAL;
         for (size_t i = 0; i < count; i++)
-            if (strcmp(tags[i].key, tags[count].key) == 0) {
-                snprintf(err, errlen, "tag key '%s' given twice", tags[i].key);
+            if (strcmp (tags[i].key, tags[count].key) == 0) {
+                snprintf (err, errlen, "tag key '%s' given twice", tags[i].key);
                 return PH_EINVAL;
             }
         count++;
@@ -146,7 +146,7 @@ int ph_parse_tags(const char *text, ph_tag_t *tags, size_t max, char *err, size_
     return (int)count;
 }
 
-bool ph_utf8_valid(const char *str, size_t len)
+bool ph_utf8_valid (const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
@@ -183,40 +183,40 @@ bool ph_utf8_valid(const char *str, size_t len)
     return true;
 }
 
-bool ph_name_valid(const char *name)
+bool ph_name_valid (const char *name)
 {
-    size_t n = name ? strlen(name) : 0;
+    size_t n = name ? strlen (name) : 0;
     if (n == 0 || n > 64)
         return false;
     for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)name[i]) && !strchr("_.@-", name[i]))
+        if (!isalnum ((unsigned char)name[i]) && !strchr ("_.@-", name[i]))
             return false;
     return true;
 }
 
-bool ph_instance_id_valid(const char *id)
+bool ph_instance_id_valid (const char *id)
 {
-    if (!id || strncmp(id, "mi-", 3) != 0 || strlen(id) != 20)
+    if (!id || strncmp (id, "mi-", 3) != 0 || strlen (id) != 20)
         return false;
     for (int i = 3; i < 20; i++)
-        if (!isdigit((unsigned char)id[i]) && !(id[i] >= 'a' && id[i] <= 'f'))
+        if (!isdigit ((unsigned char)id[i]) && !(id[i] >= 'a' && id[i] <= 'f'))
             return false;
     return true;
 }
 
-int ph_file_write(const char *path, const void *data, size_t len, unsigned mode)
+int ph_file_write (const char *path, const void *data, size_t len, unsigned mode)
 {
     char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)
+    if (snprintf (tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid ()) >= (int)sizeof tmp)
         return PH_EIO;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0)
         return PH_EIO;
-    fchmod(fd, mode);
+    fchmod (fd, mode);
     const char *p = data;
     size_t left = len;
     while (left > 0) {
-        ssize_t w = write(fd, p, left);
+        ssize_t w = write (fd, p, left);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
@@ -224,30 +224,30 @@ int ph_file_write(const char *path, const void *data, size_t len, unsigned mode)
         p += w;
         left -= (size_t)w;
     }
-    if (fsync(fd) != 0)
+    if (fsync (fd) != 0)
         goto out_unlink;
-    close(fd);
-    if (rename(tmp, path) != 0) {
-        unlink(tmp);
+    close (fd);
+    if (rename (tmp, path) != 0) {
+        unlink (tmp);
         return PH_EIO;
     }
     return 0;
 out_unlink:
-    close(fd);
-    unlink(tmp);
+    close (fd);
+    unlink (tmp);
     return PH_EIO;
 }
 
-char *ph_file_read(const char *path, size_t max, size_t *len)
+char *ph_file_read (const char *path, size_t max, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = fopen (path, "rb");
     if (!f)
         return NULL;
-    char *buf = malloc(max + 1);
-    size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
-    fclose(f);
+    char *buf = malloc (max + 1);
+    size_t n = buf ? fread (buf, 1, max + 1, f) : 0;
+    fclose (f);
     if (!buf || n > max) {
-        free(buf);
+        free (buf);
         return NULL;
     }
     buf[n] = 0;
@@ -256,29 +256,29 @@ char *ph_file_read(const char *path, size_t max, size_t *len)
     return buf;
 }
 
-int ph_mkdir_p(const char *path, unsigned mode)
+int ph_mkdir_p (const char *path, unsigned mode)
 {
     char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+    if (snprintf (buf, sizeof buf, "%s", path) >= (int)sizeof buf)
         return PH_EIO;
     for (char *p = buf + 1; *p; p++) {
         if (*p != '/')
             continue;
         *p = 0;
-        if (mkdir(buf, mode) != 0 && errno != EEXIST)
+        if (mkdir (buf, mode) != 0 && errno != EEXIST)
             return PH_EIO;
         *p = '/';
     }
-    if (mkdir(buf, mode) != 0 && errno != EEXIST)
+    if (mkdir (buf, mode) != 0 && errno != EEXIST)
         return PH_EIO;
     return 0;
 }
 
-void ph_format_time(uint64_t ms, char *buf, size_t len)
+void ph_format_time (uint64_t ms, char *buf, size_t len)
 {
     time_t secs = (time_t)(ms / 1000);
     struct tm tm;
-    gmtime_r(&secs, &tm);
-    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+    gmtime_r (&secs, &tm);
+    snprintf (buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }

@@ -38,17 +38,17 @@ typedef Porthole__V1__Envelope__BodyCase ph_body_t;
 /*  Unpacks and validates one frame. On success *env holds a message that
  *  the caller frees with ph_wire_free. On failure returns PH_ETOOBIG or
  *  PH_EPROTO and writes the reason to err. Never crashes on any input. */
-int ph_wire_decode(const void *buf, size_t len, ph_env_t **env, char *err, size_t errlen);
+int ph_wire_decode (const void *buf, size_t len, ph_env_t **env, char *err, size_t errlen);
 
-void ph_wire_free(ph_env_t **env_p);
+void ph_wire_free (ph_env_t **env_p);
 
 /*  Validates an already built message (the checks of ph_wire_decode minus
  *  unpacking). Returns 0 or PH_EPROTO with the reason in err. */
-int ph_wire_validate(const ph_env_t *env, char *err, size_t errlen);
+int ph_wire_validate (const ph_env_t *env, char *err, size_t errlen);
 
 /*  Packs env into a new heap buffer of *len bytes that the caller frees.
  *  Returns NULL when env is over PH_MSG_MAX. */
-uint8_t *ph_wire_encode(const ph_env_t *env, size_t *len);
+uint8_t *ph_wire_encode (const ph_env_t *env, size_t *len);
 
 /*  A received frame with the identity that ZAP gave its peer. */
 typedef struct {
@@ -64,25 +64,25 @@ typedef struct {
  *  set; PH_EPROTO/PH_ETOOBIG for a bad frame (rx still names the peer, err
  *  says why); PH_EIO when nothing could be read. The caller calls
  *  ph_wire_rx_close(rx) in every case. */
-int ph_wire_recv(zsock_t *sock, bool router, ph_wire_rx_t *rx, ph_env_t **env, char *err,
-                 size_t errlen);
+int ph_wire_recv (zsock_t *sock, bool router, ph_wire_rx_t *rx, ph_env_t **env, char *err,
+                  size_t errlen);
 
-void ph_wire_rx_close(ph_wire_rx_t *rx);
+void ph_wire_rx_close (ph_wire_rx_t *rx);
 
 /*  Sends env on sock, to routing_id when sock is a ROUTER (rid != NULL).
  *  Never blocks: a full queue drops the message (the session streams
  *  retransmit). Returns 0, PH_ETOOBIG or PH_EIO. */
-int ph_wire_send(zsock_t *sock, const uint8_t *rid, size_t rid_len, const ph_env_t *env);
+int ph_wire_send (zsock_t *sock, const uint8_t *rid, size_t rid_len, const ph_env_t *env);
 
 /*  Sends the frame of rx, unchanged, on a ROUTER to rid. Returns 0 or PH_EIO. */
-int ph_wire_forward(zsock_t *sock, const uint8_t *rid, size_t rid_len, ph_wire_rx_t *rx);
+int ph_wire_forward (zsock_t *sock, const uint8_t *rid, size_t rid_len, ph_wire_rx_t *rx);
 
 /*  Sends Error{code, message} as the reply to request_id. */
-int ph_wire_send_error(zsock_t *sock, const uint8_t *rid, size_t rid_len, uint64_t request_id,
-                       const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
+int ph_wire_send_error (zsock_t *sock, const uint8_t *rid, size_t rid_len, uint64_t request_id,
+                        const char *code, const char *fmt, ...)
+    __attribute__ ((format (printf, 6, 7)));
 
 /*  The name of a body case, for logs ("stream_data"); "?" when unknown. */
-const char *ph_wire_body_name(ph_body_t body);
+const char *ph_wire_body_name (ph_body_t body);
 
 #endif

@@ -6,20 +6,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     char err[256];
     ph_env_t *env = NULL;
-    if (ph_wire_decode(data, size, &env, err, sizeof err) == 0) {
+    if (ph_wire_decode (data, size, &env, err, sizeof err) == 0) {
         /* what decodes must encode again within the frame limit */
         size_t len;
-        uint8_t *buf = ph_wire_encode(env, &len);
+        uint8_t *buf = ph_wire_encode (env, &len);
         if (!buf)
-            __builtin_trap();
-        free(buf);
-        ph_wire_free(&env);
+            __builtin_trap ();
+        free (buf);
+        ph_wire_free (&env);
     }
     return 0;
 }
