@@ -97,7 +97,11 @@ size_t ph_stream_room (const ph_stream_t *self)
 
 int ph_stream_write (ph_stream_t *self, int kind, const void *data, size_t len)
 {
-    if (len > PH_PAYLOAD_MAX || (len > 0 && len > ph_stream_room (self)))
+    bool control =
+        kind != PORTHOLE__V1__STREAM_KIND__STDIN && kind != PORTHOLE__V1__STREAM_KIND__STDOUT &&
+        kind != PORTHOLE__V1__STREAM_KIND__STDERR && kind != PORTHOLE__V1__STREAM_KIND__PORT_DATA;
+    if (len > PH_PAYLOAD_MAX || (control && len > PH_STREAM_CONTROL_MAX) ||
+        (!control && len > 0 && len > ph_stream_room (self)))
         return PH_ESTATE;
     s_out_t *o = malloc (sizeof *o + len);
     if (!o)

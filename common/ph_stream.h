@@ -28,6 +28,7 @@
 #define PH_STREAM_RTO_MS       1000          /* resend when no ack progress */
 #define PH_STREAM_ACK_DELAY_MS 20            /* ack at most this late */
 #define PH_STREAM_KEEPALIVE_MS 1000          /* ACK when idle, if enabled */
+#define PH_STREAM_CONTROL_MAX  256           /* control payloads, beyond credit */
 
 typedef struct _ph_stream_t ph_stream_t;
 
@@ -44,8 +45,10 @@ size_t ph_stream_room (const ph_stream_t *self);
 
 /*  Sends a sequenced message of kind (a Porthole__V1__StreamKind) with len
  *  payload bytes (at most PH_PAYLOAD_MAX) and keeps it until acknowledged.
- *  Control messages (no payload) are always accepted. Returns 0, or
- *  PH_ESTATE when len is over ph_stream_room. */
+ *  Control messages (RESIZE, SIGNAL, EOF, EXIT, PORT_OPEN, PORT_CLOSE) of at
+ *  most PH_STREAM_CONTROL_MAX bytes are always accepted, whatever the
+ *  credit, so that an exit status is never stuck behind a full window.
+ *  Returns 0, or PH_ESTATE when a data payload is over ph_stream_room. */
 int ph_stream_write (ph_stream_t *self, int kind, const void *data, size_t len);
 
 /*  Takes in one message from the peer. Returns 1 when msg is the next in
