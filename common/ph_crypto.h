@@ -3,8 +3,8 @@
  *  session tokens built on them (DESIGN.md §4).
  *
  *  A session token is "<expiry ms>.<hex HMAC-SHA256>" where the HMAC key is
- *  the cluster's token secret (ph:secret:token in Redis) and the message is
- *  "session id \n user \n expiry". Tokens live at most PH_TOKEN_TTL_MS; the
+ *  the cluster secret (the 32 bytes whose hex is ph:secret:cluster in Redis)
+ *  and the message is "session id \n user \n expiry". Tokens live at most PH_TOKEN_TTL_MS; the
  *  controller makes them single use by remembering the MAC in Redis.
  */
 #ifndef PH_CRYPTO_H

@@ -234,7 +234,7 @@ class PtySession:
 class StackTest(unittest.TestCase):
     """Base class: one stack for all tests of a class (started in setUpClass)."""
 
-    controller_args = "--heartbeat-interval-ms 500"
+    controller_args = "--heartbeat-interval-ms 1000"
 
     @classmethod
     def setUpClass(cls):

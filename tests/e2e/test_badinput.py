@@ -97,7 +97,7 @@ class BadInputTest(StackTest):
     def test_expired_and_forged_tokens_are_refused(self):
         key = self.stack.admin_key_file()
         sid, _ = self.start_token()
-        secret = self.stack.redis("GET", "ph:secret:cluster").encode()
+        secret = bytes.fromhex(self.stack.redis("GET", "ph:secret:cluster"))
         expiry = 1000  # long past
         mac = hmac.new(secret, f"{sid}\nadmin\n{expiry}".encode(), hashlib.sha256).hexdigest()
         out = self.stack.rawclient("--body", "attach", "--session-id", sid, "--token",

@@ -7,7 +7,7 @@ from phtest import StackTest, wait_until
 
 
 class ResilienceTest(StackTest):
-    controller_args = "--heartbeat-interval-ms 300"
+    controller_args = "--heartbeat-interval-ms 1000"
 
     def test_agent_killed_then_restarted(self):
         iid = self.stack.instance_id
@@ -37,7 +37,7 @@ class ResilienceTest(StackTest):
 
 
 class TimeoutTest(StackTest):
-    controller_args = "--heartbeat-interval-ms 500 --idle-timeout-seconds 3 " \
+    controller_args = "--heartbeat-interval-ms 1000 --idle-timeout-seconds 3 " \
                       "--max-duration-seconds 8"
 
     def test_idle_timeout_ends_a_silent_session(self):

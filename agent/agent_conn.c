@@ -1,0 +1,440 @@
+/*  agent_conn: the agent's one connection to its controller
+ *  (docs/architecture.md "Agent <-> controller") and the reactor plumbing
+ *  around it.
+ *
+ *  - One DEALER that connects out (CURVE client pinned to the controller's
+ *    key); the agent never binds or listens. libzmq reconnects by itself:
+ *    ZMQ_RECONNECT_IVL is a random 100..300 ms (so a fleet does not
+ *    reconnect in lockstep) and backs off exponentially to 5 s. With
+ *    ZMQ_IMMEDIATE nothing is queued while disconnected; the streams
+ *    resend what was not acknowledged.
+ *  - A socket monitor tells us when a connection completes its handshake:
+ *    every new connection starts with Hello (host facts, live sessions),
+ *    so a controller that restarted or a new controller behind the same
+ *    address rebuilds its routes. Error{NotRegistered} also triggers Hello.
+ *  - One heartbeat timer (interval from HelloReply; until then it retries
+ *    Hello), one 15 ms tick for the session streams, and a signalfd for
+ *    SIGCHLD (reaping) and SIGTERM/SIGINT (clean exit).
+ */
+#include "agent.h"
+#include "ph_crypto.h"
+#include "ph_errors.h"
+#include "ph_log.h"
+#include "ph_util.h"
+#include "ph_version.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#define PH_CONN_MONITOR_EP     "inproc://porthole-agent-monitor"
+#define PH_CONN_RECONNECT_MIN  100
+#define PH_CONN_RECONNECT_SPAN 200
+#define PH_CONN_RECONNECT_MAX  5000
+#define PH_CONN_SNDHWM         10000
+#define PH_CONN_RECV_BATCH     256 /* messages per reader callback */
+#define PH_CONN_TICK_MS        15
+#define PH_CONN_HELLO_RETRY_MS 2000
+#define PH_CONN_HELLO_MIN_GAP  1000 /* at most one Hello per second on NotRegistered */
+#define PH_CONN_HEARTBEAT_DFLT 10000
+#define PH_CONN_HEARTBEAT_MIN  1000
+#define PH_CONN_HEARTBEAT_MAX  300000
+#define PH_CONN_MONITOR_EVENTS                                                                     \
+    (ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |                                      \
+     ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |                  \
+     ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+
+/* ---- sending ------------------------------------------------------------- */
+
+int ph_agent_send (ph_agent_t *agent, ph_env_t *env)
+{
+    env->version = PH_WIRE_VERSION;
+    int rc = ph_wire_send (agent->dealer, NULL, 0, env);
+    if (rc == PH_ETOOBIG)
+        ph_error ("a %s message is over %d bytes and was not sent",
+                  ph_wire_body_name (env->body_case), PH_MSG_MAX);
+    return rc;
+}
+
+uint64_t ph_agent_request_id (ph_agent_t *agent)
+{
+    return ++agent->next_request_id;
+}
+
+void ph_agent_send_session_opened (ph_agent_t *agent, uint64_t request_id, const char *id)
+{
+    Porthole__V1__SessionOpened body = PORTHOLE__V1__SESSION_OPENED__INIT;
+    body.session_id = (char *)id;
+    ph_env_t env = PH_ENV_INIT;
+    env.request_id = request_id;
+    env.body_case = PORTHOLE__V1__ENVELOPE__BODY_SESSION_OPENED;
+    env.session_opened = &body;
+    ph_agent_send (agent, &env);
+}
+
+void ph_agent_send_session_ended (ph_agent_t *agent, const char *id, int exit_code, bool failed,
+                                  const char *reason)
+{
+    Porthole__V1__SessionEnded body = PORTHOLE__V1__SESSION_ENDED__INIT;
+    body.session_id = (char *)id;
+    body.exit_code = exit_code;
+    body.failed = failed;
+    body.reason = (char *)(reason ? reason : "");
+    ph_env_t env = PH_ENV_INIT;
+    env.request_id = ph_agent_request_id (agent);
+    env.body_case = PORTHOLE__V1__ENVELOPE__BODY_SESSION_ENDED;
+    env.session_ended = &body;
+    ph_agent_send (agent, &env);
+}
+
+static void s_send_hello (ph_agent_t *agent)
+{
+    size_t n = 0;
+    const char **ids = ph_agent_sessions_live_ids (agent, &n);
+    Porthole__V1__Hello hello = PORTHOLE__V1__HELLO__INIT;
+    hello.hostname = agent->facts.hostname;
+    hello.platform = agent->facts.platform;
+    hello.agent_version = PH_VERSION;
+    hello.ip = agent->facts.ip;
+    hello.n_session_ids = n;
+    hello.session_ids = (char **)ids;
+    ph_env_t env = PH_ENV_INIT;
+    env.request_id = ph_agent_request_id (agent);
+    env.body_case = PORTHOLE__V1__ENVELOPE__BODY_HELLO;
+    env.hello = &hello;
+    if (ph_agent_send (agent, &env) == 0)
+        ph_debug ("Hello sent (%zu live sessions)", n);
+    free (ids);
+    agent->hello_sent_ms = ph_mono_ms ();
+}
+
+static void s_send_heartbeat (ph_agent_t *agent)
+{
+    Porthole__V1__Heartbeat hb = PORTHOLE__V1__HEARTBEAT__INIT;
+    hb.session_count = (uint32_t)ph_agent_sessions_live_count (agent);
+    ph_env_t env = PH_ENV_INIT;
+    env.request_id = ph_agent_request_id (agent);
+    env.body_case = PORTHOLE__V1__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    ph_agent_send (agent, &env);
+}
+
+/* ---- timers -------------------------------------------------------------- */
+
+static int s_on_heartbeat_timer (zloop_t *loop, int timer_id, void *arg);
+
+/*  (Re)starts the heartbeat timer with period ms. */
+static void s_arm_heartbeat (ph_agent_t *agent, uint32_t ms)
+{
+    if (agent->heartbeat_timer >= 0)
+        zloop_timer_end (agent->loop, agent->heartbeat_timer);
+    agent->heartbeat_timer = zloop_timer (agent->loop, ms, 0, s_on_heartbeat_timer, agent);
+}
+
+static int s_on_heartbeat_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    ph_agent_t *agent = arg;
+    if (timer_id != agent->heartbeat_timer)
+        return 0; /* ended earlier in this iteration */
+    if (agent->hello_ok)
+        s_send_heartbeat (agent);
+    else if (agent->connected && ph_mono_ms () - agent->hello_sent_ms >= PH_CONN_HELLO_RETRY_MS)
+        s_send_hello (agent);
+    return 0;
+}
+
+static int s_on_tick (zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    ph_agent_sessions_tick (arg);
+    return 0;
+}
+
+/* ---- what the controller sends ------------------------------------------- */
+
+static void s_on_hello_reply (ph_agent_t *agent, const ph_env_t *env)
+{
+    const Porthole__V1__HelloReply *r = env->hello_reply;
+    if (*agent->instance_id && strcmp (r->instance_id, agent->instance_id) != 0)
+        ph_warn ("the controller knows this agent as %s, but agent.conf says %s; using %s",
+                 r->instance_id, agent->instance_id, r->instance_id);
+    snprintf (agent->instance_id, sizeof agent->instance_id, "%s", r->instance_id);
+    uint32_t ms = r->heartbeat_interval_ms ? r->heartbeat_interval_ms : PH_CONN_HEARTBEAT_DFLT;
+    if (ms < PH_CONN_HEARTBEAT_MIN)
+        ms = PH_CONN_HEARTBEAT_MIN;
+    if (ms > PH_CONN_HEARTBEAT_MAX)
+        ms = PH_CONN_HEARTBEAT_MAX;
+    if (!agent->hello_ok)
+        ph_info ("registered with the controller at %s as %s (heartbeat every %u ms)",
+                 agent->endpoint, agent->instance_id, ms);
+    agent->hello_ok = true;
+    if (ms != agent->heartbeat_ms || agent->heartbeat_timer < 0) {
+        agent->heartbeat_ms = ms;
+        s_arm_heartbeat (agent, ms);
+    }
+    ph_agent_sessions_resync (agent);
+}
+
+static void s_on_error (ph_agent_t *agent, const ph_env_t *env)
+{
+    const Porthole__V1__Error *e = env->error;
+    if (strcmp (e->code, "NotRegistered") == 0) {
+        if (agent->hello_ok)
+            ph_info ("the controller does not know this connection (it restarted?); saying "
+                     "Hello again");
+        agent->hello_ok = false;
+        agent->heartbeat_ms = 0;
+        s_arm_heartbeat (agent, PH_CONN_HELLO_RETRY_MS);
+        if (ph_mono_ms () - agent->hello_sent_ms >= PH_CONN_HELLO_MIN_GAP)
+            s_send_hello (agent);
+    } else if (strcmp (e->code, "AccessDenied") == 0) {
+        ph_error ("the controller refused this agent: %s; if this instance was deregistered, "
+                  "register again with porthole-agent register --force",
+                  e->message);
+    } else
+        ph_warn ("the controller answered %s: %s", e->code, e->message);
+}
+
+static void s_on_open_session (ph_agent_t *agent, const ph_env_t *env)
+{
+    ph_agent_session_open (agent, env->request_id, env->open_session);
+}
+
+static void s_on_close_session (ph_agent_t *agent, const ph_env_t *env)
+{
+    ph_agent_session_close (agent, env->close_session);
+}
+
+static void s_on_stream_data (ph_agent_t *agent, const ph_env_t *env)
+{
+    ph_agent_session_stream (agent, env->stream_data);
+}
+
+typedef void (s_handler_fn) (ph_agent_t *agent, const ph_env_t *env);
+
+static const struct {
+    ph_body_t body;
+    s_handler_fn *handler;
+} s_routes[] = {
+    {PORTHOLE__V1__ENVELOPE__BODY_HELLO_REPLY, s_on_hello_reply},
+    {PORTHOLE__V1__ENVELOPE__BODY_ERROR, s_on_error},
+    {PORTHOLE__V1__ENVELOPE__BODY_OPEN_SESSION, s_on_open_session},
+    {PORTHOLE__V1__ENVELOPE__BODY_CLOSE_SESSION, s_on_close_session},
+    {PORTHOLE__V1__ENVELOPE__BODY_STREAM_DATA, s_on_stream_data},
+};
+
+static void s_dispatch (ph_agent_t *agent, const ph_env_t *env)
+{
+    for (size_t i = 0; i < sizeof s_routes / sizeof s_routes[0]; i++) {
+        if (s_routes[i].body == env->body_case) {
+            s_routes[i].handler (agent, env);
+            return;
+        }
+    }
+    ph_debug ("ignoring %s from the controller", ph_wire_body_name (env->body_case));
+}
+
+static int s_on_dealer (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void)loop;
+    ph_agent_t *agent = arg;
+    for (int i = 0; i < PH_CONN_RECV_BATCH; i++) {
+        ph_wire_rx_t rx;
+        ph_env_t *env = NULL;
+        char err[PH_ERRTEXT_MAX];
+        int rc = ph_wire_recv (sock, false, &rx, &env, err, sizeof err);
+        ph_wire_rx_close (&rx);
+        if (rc == PH_EIO)
+            break;
+        if (rc != 0) {
+            ph_warn ("ignoring a bad frame from the controller: %s", err);
+            continue;
+        }
+        s_dispatch (agent, env);
+        ph_wire_free (&env);
+    }
+    return 0;
+}
+
+/* ---- connection events --------------------------------------------------- */
+
+static void s_on_event (ph_agent_t *agent, uint16_t event)
+{
+    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        ph_info ("connected to the controller at %s", agent->endpoint);
+        agent->connected = true;
+        agent->hello_ok = false;
+        agent->auth_warned = false;
+        agent->heartbeat_ms = 0;
+        s_arm_heartbeat (agent, PH_CONN_HELLO_RETRY_MS);
+        s_send_hello (agent);
+    } else if (event == ZMQ_EVENT_DISCONNECTED) {
+        if (agent->connected)
+            ph_warn ("lost the connection to the controller at %s; reconnecting (sessions keep "
+                     "running)",
+                     agent->endpoint);
+        agent->connected = false;
+        agent->hello_ok = false;
+    } else if (!agent->auth_warned) {
+        ph_error ("the CURVE handshake with %s failed; check server_key in agent.conf (the "
+                  "controller's public key) and that this agent is registered; retrying",
+                  agent->endpoint);
+        agent->auth_warned = true;
+    }
+}
+
+/*  Monitor messages: [uint16 event, uint32 value][endpoint]. */
+static int s_on_monitor (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void)loop;
+    void *handle = zsock_resolve (sock);
+    for (;;) {
+        zmq_msg_t part;
+        zmq_msg_init (&part);
+        if (zmq_msg_recv (&part, handle, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&part);
+            return 0;
+        }
+        uint16_t event = 0;
+        if (zmq_msg_size (&part) >= 6)
+            memcpy (&event, zmq_msg_data (&part), sizeof event);
+        bool more = zmq_msg_more (&part);
+        zmq_msg_close (&part);
+        while (more) {
+            zmq_msg_init (&part);
+            if (zmq_msg_recv (&part, handle, ZMQ_DONTWAIT) < 0)
+                more = false;
+            else
+                more = zmq_msg_more (&part);
+            zmq_msg_close (&part);
+        }
+        s_on_event (arg, event);
+    }
+}
+
+/* ---- signals ------------------------------------------------------------- */
+
+static int s_on_signal (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void)loop;
+    ph_agent_t *agent = arg;
+    struct signalfd_siginfo si;
+    bool child = false;
+    int stop = 0;
+    while (read (item->fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGCHLD)
+            child = true;
+        else
+            stop = (int)si.ssi_signo;
+    }
+    if (child)
+        ph_agent_sessions_reap (agent);
+    if (stop) {
+        ph_info ("got %s; hanging up %zu sessions and exiting", strsignal (stop),
+                 ph_agent_sessions_live_count (agent));
+        return -1;
+    }
+    return 0;
+}
+
+/*  The signals the daemon takes through its signalfd. */
+static void s_signal_set (sigset_t *set)
+{
+    sigemptyset (set);
+    sigaddset (set, SIGCHLD);
+    sigaddset (set, SIGTERM);
+    sigaddset (set, SIGINT);
+}
+
+/* ---- set-up -------------------------------------------------------------- */
+
+static int s_setup_dealer (ph_agent_t *agent, const ph_keypair_t *kp, const char *server_key)
+{
+    agent->dealer = zsock_new (ZMQ_DEALER);
+    if (!agent->dealer || ph_keys_setup_client (agent->dealer, kp, server_key) != 0) {
+        ph_error ("cannot set up the connection: server_key in agent.conf is not a valid "
+                  "40-character Z85 key; register again with --force");
+        return PH_EINVAL;
+    }
+    uint16_t r = 0;
+    ph_random_bytes (&r, sizeof r);
+    zsock_set_reconnect_ivl (agent->dealer,
+                             PH_CONN_RECONNECT_MIN + r % (PH_CONN_RECONNECT_SPAN + 1));
+    zsock_set_reconnect_ivl_max (agent->dealer, PH_CONN_RECONNECT_MAX);
+    zsock_set_immediate (agent->dealer, 1);
+    zsock_set_sndhwm (agent->dealer, PH_CONN_SNDHWM);
+    if (zmq_socket_monitor (zsock_resolve (agent->dealer), PH_CONN_MONITOR_EP,
+                            PH_CONN_MONITOR_EVENTS) != 0) {
+        ph_error ("cannot monitor the controller connection: %s", zmq_strerror (zmq_errno ()));
+        return PH_EIO;
+    }
+    agent->monitor = zsock_new_pair (">" PH_CONN_MONITOR_EP);
+    if (!agent->monitor) {
+        ph_error ("cannot read the connection monitor: %s", zmq_strerror (zmq_errno ()));
+        return PH_EIO;
+    }
+    return 0;
+}
+
+static int s_setup_signals (ph_agent_t *agent)
+{
+    sigset_t set;
+    s_signal_set (&set);
+    agent->signal_fd = signalfd (-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (agent->signal_fd < 0) {
+        ph_error ("signalfd failed: %s", strerror (errno));
+        return PH_EIO;
+    }
+    zmq_pollitem_t item = {NULL, agent->signal_fd, ZMQ_POLLIN, 0};
+    if (zloop_poller (agent->loop, &item, s_on_signal, agent) != 0)
+        return PH_EIO;
+    zloop_poller_set_tolerant (agent->loop, &item);
+    return 0;
+}
+
+int ph_agent_conn_start (ph_agent_t *agent, const ph_keypair_t *kp, const char *server_key)
+{
+    agent->heartbeat_timer = agent->tick_timer = agent->signal_fd = -1;
+    int rc = s_setup_dealer (agent, kp, server_key);
+    if (rc == 0)
+        rc = s_setup_signals (agent);
+    if (rc != 0)
+        return rc;
+    if (zloop_reader (agent->loop, agent->dealer, s_on_dealer, agent) != 0 ||
+        zloop_reader (agent->loop, agent->monitor, s_on_monitor, agent) != 0)
+        return PH_EIO;
+    zloop_reader_set_tolerant (agent->loop, agent->dealer);
+    zloop_reader_set_tolerant (agent->loop, agent->monitor);
+    agent->tick_timer = zloop_timer (agent->loop, PH_CONN_TICK_MS, 0, s_on_tick, agent);
+    s_arm_heartbeat (agent, PH_CONN_HELLO_RETRY_MS);
+    if (zsock_connect (agent->dealer, "%s", agent->endpoint) != 0) {
+        ph_error ("cannot connect to %s: %s; fix controller= in agent.conf (tcp://HOST:7610)",
+                  agent->endpoint, zmq_strerror (zmq_errno ()));
+        return PH_EINVAL;
+    }
+    ph_info ("connecting to the controller at %s", agent->endpoint);
+    return 0;
+}
+
+void ph_agent_conn_stop (ph_agent_t *agent)
+{
+    if (agent->dealer)
+        zmq_socket_monitor (zsock_resolve (agent->dealer), NULL, 0);
+    zsock_destroy (&agent->monitor);
+    zsock_destroy (&agent->dealer);
+    if (agent->signal_fd >= 0)
+        close (agent->signal_fd);
+    agent->signal_fd = -1;
+}
+
+int ph_agent_signals_block (void)
+{
+    sigset_t set;
+    s_signal_set (&set);
+    signal (SIGPIPE, SIG_IGN);
+    return sigprocmask (SIG_BLOCK, &set, NULL) == 0 ? 0 : PH_EIO;
+}

@@ -1,0 +1,372 @@
+/*  ctl.h: the internals of porthole-controller, shared by its modules only.
+ *
+ *  The controller is one zloop reactor (ctl_server.c) that owns a ZAP
+ *  handler, two ROUTER sockets (agents, clients), an async Redis connection
+ *  and one housekeeping timer. Everything durable lives in Redis; memory
+ *  holds only what routing needs: which ROUTER routing id reaches which
+ *  instance (ctl_instance_t) and which client is attached to which session
+ *  (ctl_route_t). A restarted controller rebuilds both from Hello and Attach.
+ *
+ *  Modules:
+ *    main.c           command line, keygen, bootstrap-admin, start-up
+ *    ctl_server.c     reactor, ZAP lookup, dispatch tables, housekeeping
+ *    ctl_req.c        request contexts carried through Redis callbacks
+ *    ctl_registry.c   Enroll, Hello, Heartbeat, lost instances
+ *    ctl_describe.c   DescribeInstances, DescribeSessions
+ *    ctl_sessions.c   StartSession, ResumeSession, TerminateSession
+ *    ctl_attach.c     Attach, SessionOpened, SessionEnded
+ *    ctl_relay.c      routes, StreamData relay, Detach, route housekeeping
+ *    ctl_api.c        authorisation, CreateActivation, preferences
+ *    ctl_store.c      Redis writes shared by several modules (Lua scripts)
+ */
+#ifndef CTL_H
+#define CTL_H
+
+#include "ph_crypto.h"
+#include "ph_errors.h"
+#include "ph_keys.h"
+#include "ph_log.h"
+#include "ph_redis.h"
+#include "ph_util.h"
+#include "ph_wire.h"
+#include "ph_zap.h"
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* ---- limits and timings ------------------------------------------------ */
+
+#define CTL_DOMAIN_AGENTS      "porthole-agents"
+#define CTL_DOMAIN_CLIENTS     "porthole-clients"
+#define CTL_CACHE_TTL_MS       10000  /* ZAP key -> identity, user records */
+#define CTL_CACHE_MAX          100000 /* entries per cache */
+#define CTL_HOUSEKEEPING_MS    1000   /* the one periodic timer */
+#define CTL_LOST_INTERVALS     3      /* heartbeats missed before ConnectionLost */
+#define CTL_FLUSH_SLACK_MS     1000   /* last_seen_ms is flushed once a second */
+#define CTL_CLIENT_SILENCE_MS  10000  /* attached client silent -> Disconnected */
+#define CTL_ATTACH_TIMEOUT_MS  10000  /* OpenSession -> SessionOpened */
+#define CTL_ROUTE_LINGER_MS    60000  /* route kept after the end, for EXIT and acks */
+#define CTL_CONNECTING_MAX_MS  600000 /* never-attached sessions fail after this */
+#define CTL_HISTORY_KEEP_S     (30 * 86400)
+#define CTL_CONTROLLER_TTL_S   30 /* ph:controller:{CID} */
+#define CTL_CONTROLLER_REFRESH 5  /* housekeeping ticks between refreshes */
+#define CTL_MAINTENANCE_TICKS  60 /* history trim, stale sessions */
+#define CTL_TOKEN_USED_TTL_S   120
+#define CTL_RECV_BATCH         64 /* messages read per socket wake-up */
+#define CTL_SID_MAX            96 /* "<user>-<17 hex>" */
+#define CTL_IID_MAX            24 /* "mi-" + 17 hex */
+#define CTL_NAME_MAX           65
+#define CTL_ENDPOINT_MAX       256
+#define CTL_CID_MAX            16 /* "c-" + 8 hex */
+#define CTL_SECRET_MAX         64
+#define CTL_ENROLL_FAIL_MAX    10    /* failed enrollments per address ... */
+#define CTL_ENROLL_FAIL_WINDOW 60000 /* ... per this many ms */
+#define CTL_BAD_FRAME_LOGS     10    /* bad-frame warnings per housekeeping tick */
+#define CTL_DRAIN_MAX_MS       2000  /* at exit, wait this long for Redis writes */
+#define CTL_HEARTBEAT_MIN_MS   1000  /* the agent clamps to the same range */
+#define CTL_HEARTBEAT_MAX_MS   300000
+#define CTL_DEFAULT_RUN_AS     "porthole-user"
+
+/* ---- wire error codes (docs/architecture.md "Messages") ---------------- */
+
+#define CTL_E_ACCESS_DENIED        "AccessDenied"
+#define CTL_E_INVALID_REQUEST      "InvalidRequest"
+#define CTL_E_INVALID_TARGET       "InvalidTarget"
+#define CTL_E_TARGET_NOT_CONNECTED "TargetNotConnected"
+#define CTL_E_INVALID_ACTIVATION   "InvalidActivation"
+#define CTL_E_INVALID_TOKEN        "InvalidToken"
+#define CTL_E_SESSION_NOT_FOUND    "SessionNotFound"
+#define CTL_E_INVALID_STATE        "InvalidState"
+#define CTL_E_NOT_REGISTERED       "NotRegistered"
+#define CTL_E_NOT_ATTACHED         "NotAttached"
+#define CTL_E_SESSION_FAILED       "SessionFailed"
+#define CTL_E_THROTTLED            "Throttled"
+#define CTL_E_INTERNAL             "InternalError"
+#define CTL_E_UNAVAILABLE          "Unavailable"
+
+/* ---- types ------------------------------------------------------------- */
+
+typedef struct {
+    const char *redis_url;
+    const char *key_file;
+    const char *agent_bind;
+    const char *client_bind;
+    char advertise_client[CTL_ENDPOINT_MAX];
+    char advertise_agent[CTL_ENDPOINT_MAX];
+    uint32_t heartbeat_ms;
+    uint32_t idle_timeout_s; /* 0: from preferences */
+    uint32_t max_duration_s; /* 0: from preferences */
+    const char *pid_file;
+} ctl_options_t;
+
+typedef enum { CTL_PORT_AGENTS, CTL_PORT_CLIENTS } ctl_port_t;
+
+/*  What ZAP said about a peer (its User-Id property). */
+typedef enum { CTL_PEER_NONE, CTL_PEER_KEY, CTL_PEER_INSTANCE, CTL_PEER_USER } ctl_peer_t;
+
+/*  An agent that said Hello to this process. */
+typedef struct {
+    char id[CTL_IID_MAX];
+    uint8_t rid[PH_ROUTING_MAX];
+    size_t rid_len;
+    uint64_t last_heartbeat_mono;
+    uint64_t last_seen_ms;
+    bool dirty; /* last_seen_ms not yet flushed to Redis */
+} ctl_instance_t;
+
+typedef struct _ctl_req_t ctl_req_t;
+
+/*  A session this process relays: the attached client (if any) and the
+ *  instance that runs it. */
+typedef struct {
+    char sid[CTL_SID_MAX];
+    char instance_id[CTL_IID_MAX];
+    bool has_client;
+    uint8_t client_rid[PH_ROUTING_MAX];
+    size_t client_rid_len;
+    char client_user[CTL_NAME_MAX];
+    uint64_t last_client_mono;
+    ctl_req_t *pending_attach; /* Attach waiting for SessionOpened */
+    uint64_t attach_deadline_mono;
+    uint64_t ended_mono; /* 0 while the session lives */
+} ctl_route_t;
+
+typedef struct _ctl_t {
+    ctl_options_t opt;
+    ph_keypair_t keys;
+    char cid[CTL_CID_MAX];
+    uint64_t started_ms;
+    uint8_t secret[CTL_SECRET_MAX];
+    size_t secret_len;
+    zloop_t *loop;
+    ph_zap_t *zap;
+    zsock_t *agents;
+    zsock_t *clients;
+    ph_redis_t *redis;
+    zhashx_t *key_cache;    /* Z85 -> identity text, with expiry */
+    zhashx_t *user_cache;   /* user name -> admin flag, with expiry */
+    zhashx_t *instances;    /* instance id -> ctl_instance_t */
+    zhashx_t *routes;       /* session id -> ctl_route_t */
+    zhashx_t *enroll_fails; /* peer address -> failure counter */
+    int hk_timer;
+    uint64_t hk_ticks;
+    unsigned bad_frames; /* bad frames seen in this housekeeping tick */
+    bool drained;        /* at exit: Redis answered everything queued */
+} ctl_t;
+
+/*  One received, validated message as the dispatcher hands it over. */
+typedef struct {
+    ctl_port_t port;
+    ph_wire_rx_t *rx;
+    ph_env_t *env; /* owned; a handler that keeps it sets this to NULL */
+    ctl_peer_t peer;
+    char name[PH_USER_ID_MAX]; /* instance id, user name or Z85 key */
+} ctl_msg_t;
+
+/*  A request in flight through Redis callbacks: who to answer, what they
+ *  asked. Exactly one reply is sent per request (ctl_req_reply/fail). */
+struct _ctl_req_t {
+    ctl_t *ctl;
+    ctl_port_t port;
+    uint8_t rid[PH_ROUTING_MAX];
+    size_t rid_len;
+    uint64_t request_id;
+    ctl_peer_t peer;
+    char name[PH_USER_ID_MAX];
+    char addr[64]; /* peer address, for rate limits and logs */
+    bool admin;
+    ph_env_t *env; /* the request, owned */
+    void (*api) (ctl_req_t *req);
+    /* scratch used by handlers across callbacks */
+    char sid[CTL_SID_MAX];
+    char iid[CTL_IID_MAX];
+    char text[PH_ERRTEXT_MAX];
+    uint64_t num;
+    void *data;
+    void (*data_free) (void *data);
+};
+
+/*  Handlers, called from the dispatch table (ctl_server.c) only with the
+ *  bodies and peers it allows. A message handler may take msg->env (via
+ *  ctl_req_new) to keep it across Redis callbacks. An API handler owns req
+ *  and answers it exactly once, possibly later; neither blocks. */
+typedef void (ctl_msg_fn) (ctl_t *ctl, ctl_msg_t *msg);
+typedef void (ctl_api_fn) (ctl_req_t *req);
+
+/* ---- ctl_server.c ------------------------------------------------------ */
+
+/*  Builds the reactor: ZAP handler, sockets (bound), async Redis, timer.
+ *  Takes a copy of opt and keys. Returns NULL with a message in err when a
+ *  socket cannot be bound. Blocks only while binding. */
+ctl_t *ctl_new (const ctl_options_t *opt, const ph_keypair_t *keys, const char *cid,
+                const uint8_t *secret, size_t secret_len, char *err, size_t errlen);
+void ctl_destroy (ctl_t **self_p);
+
+/*  Runs the reactor until SIGINT/SIGTERM. Returns 0. */
+int ctl_run (ctl_t *self);
+
+zsock_t *ctl_sock (ctl_t *self, ctl_port_t port);
+
+/*  Remembers (for CTL_CACHE_TTL_MS) that key_z85 maps to identity, e.g.
+ *  right after an enrollment wrote it. */
+void ctl_cache_key (ctl_t *self, const char *key_z85, const char *identity);
+
+/* ---- ctl_req.c --------------------------------------------------------- */
+
+/*  A request context for msg; takes msg->env. Never NULL. */
+ctl_req_t *ctl_req_new (ctl_t *ctl, ctl_msg_t *msg);
+void ctl_req_destroy (ctl_req_t **req_p);
+
+/*  Sends env (version and request_id filled in) and destroys the request. */
+void ctl_req_reply (ctl_req_t **req_p, ph_env_t *env);
+
+/*  Sends Error{code, message} and destroys the request. */
+void ctl_req_fail (ctl_req_t **req_p, const char *code, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+/*  For the rc of ph_redis_cmd*: on failure answers Unavailable, destroys
+ *  the request and returns false. */
+bool ctl_req_queued (ctl_req_t **req_p, int rc);
+
+/*  For a Redis reply in a callback: NULL (connection lost) answers
+ *  Unavailable, an error reply answers InternalError; both destroy the
+ *  request and return false. */
+bool ctl_req_reply_ok (ctl_req_t **req_p, const ph_reply_t *reply);
+
+/*  Growable argv for ph_redis_cmdargv (EVAL with many arguments). */
+typedef struct {
+    int argc;
+    int cap;
+    char **argv;
+    size_t *len;
+} ctl_argv_t;
+
+void ctl_argv_init (ctl_argv_t *a);
+void ctl_argv_add (ctl_argv_t *a, const char *s);
+void ctl_argv_addf (ctl_argv_t *a, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+/*  Queues the command and frees a. Returns the rc of ph_redis_cmdargv. */
+int ctl_argv_send (ctl_argv_t *a, ph_redis_t *redis, ph_redis_fn *fn, void *arg);
+void ctl_argv_free (ctl_argv_t *a);
+
+/*  "12s", "3m", "5h", "2d" for a duration in ms. */
+void ctl_format_ago (uint64_t ms, char *buf, size_t len);
+
+/*  A Redis callback that only logs a failure (fire-and-forget writes). */
+void ctl_log_reply (ph_redis_t *redis, ph_reply_t *reply, void *arg);
+
+/* ---- ctl_api.c --------------------------------------------------------- */
+
+/*  THE authorisation decision (to be replaced by IAM policies). True when
+ *  the user of req may perform action on resource; owner is the session's
+ *  owner for session resources, else NULL. */
+bool ctl_authorize (const ctl_req_t *req, const char *action, const char *resource,
+                    const char *owner);
+
+/*  ctl_authorize, answering AccessDenied and destroying the request when
+ *  it says no. */
+bool ctl_req_authorize (ctl_req_t **req_p, const char *action, const char *resource,
+                        const char *owner);
+
+void ctl_api_create_activation (ctl_req_t *req);
+void ctl_api_get_preferences (ctl_req_t *req);
+void ctl_api_update_preferences (ctl_req_t *req);
+
+/*  Fills p from an HGETALL of ph:prefs, defaults for what is missing.
+ *  Strings in p point into r. */
+void ctl_prefs_from_reply (const ph_reply_t *r, Porthole__V1__Preferences *p);
+
+/*  True for a valid unix account name that is not root. */
+bool ctl_unix_name_valid (const char *name);
+
+/* ---- ctl_registry.c ---------------------------------------------------- */
+
+void ctl_registry_on_enroll (ctl_t *ctl, ctl_msg_t *msg);
+void ctl_registry_on_hello (ctl_t *ctl, ctl_msg_t *msg);
+void ctl_registry_on_heartbeat (ctl_t *ctl, ctl_msg_t *msg);
+
+/*  The instance that said Hello to this process, or NULL. */
+ctl_instance_t *ctl_registry_instance (ctl_t *ctl, const char *instance_id);
+
+/*  Housekeeping: flushes last_seen_ms, marks silent instances lost. */
+void ctl_registry_tick (ctl_t *ctl);
+
+/*  "Online" or "ConnectionLost" from the stored status and last_seen_ms. */
+const char *ctl_ping_status (const ctl_t *ctl, const char *stored, uint64_t last_seen_ms);
+
+/* ---- ctl_describe.c ---------------------------------------------------- */
+
+void ctl_describe_instances (ctl_req_t *req);
+void ctl_describe_sessions (ctl_req_t *req);
+
+/* ---- ctl_sessions.c ---------------------------------------------------- */
+
+void ctl_sessions_start (ctl_req_t *req);
+void ctl_sessions_resume (ctl_req_t *req);
+void ctl_sessions_terminate (ctl_req_t *req);
+
+/*  True for "<user name>-<17 lowercase hex>". */
+bool ctl_session_id_valid (const char *sid);
+
+/* ---- ctl_attach.c ------------------------------------------------------ */
+
+void ctl_attach_on_attach (ctl_t *ctl, ctl_msg_t *msg);
+void ctl_attach_on_opened (ctl_t *ctl, ctl_msg_t *msg);
+void ctl_attach_on_ended (ctl_t *ctl, ctl_msg_t *msg);
+
+/* ---- ctl_relay.c ------------------------------------------------------- */
+
+void ctl_relay_from_client (ctl_t *ctl, ctl_msg_t *msg);
+void ctl_relay_from_agent (ctl_t *ctl, ctl_msg_t *msg);
+void ctl_relay_on_detach (ctl_t *ctl, ctl_msg_t *msg);
+
+/*  The route of sid, or NULL. */
+ctl_route_t *ctl_route_find (ctl_t *ctl, const char *sid);
+
+/*  The route of sid, created for instance_id when missing. */
+ctl_route_t *ctl_route_ensure (ctl_t *ctl, const char *sid, const char *instance_id);
+
+/*  Points the route at the client of req (its routing id and user). */
+void ctl_route_attach_client (ctl_route_t *route, const ctl_req_t *req);
+
+/*  Marks the route ended: it lingers CTL_ROUTE_LINGER_MS for the last
+ *  frames; a waiting Attach is answered SessionFailed with reason. */
+void ctl_route_end (ctl_t *ctl, const char *sid, const char *reason);
+
+/*  Answers the Attach waiting on route (if any) with Error{code, text}. */
+void ctl_route_fail_pending (ctl_route_t *route, const char *code, const char *text);
+
+/*  Sends env to the agent that reaches instance_id. Returns 0, PH_ENOENT
+ *  when this process has no route to it, or PH_EIO. */
+int ctl_send_to_agent (ctl_t *ctl, const char *instance_id, ph_env_t *env);
+
+/*  Housekeeping: silent clients, attach timeouts, lingering routes. */
+void ctl_relay_tick (ctl_t *ctl);
+
+/*  The instance's agent went away: its attached sessions -> Disconnected. */
+void ctl_relay_instance_lost (ctl_t *ctl, const char *instance_id);
+
+/* ---- ctl_store.c ------------------------------------------------------- */
+
+/*  Moves session sid to state if it is in one of the states listed in
+ *  from (comma separated) and, when target is not NULL, runs on target.
+ *  fn gets "ok", "missing", "target" or the current state. */
+int ctl_store_set_state (ctl_t *ctl, const char *sid, const char *target, const char *state,
+                         const char *from, ph_redis_fn *fn, void *arg);
+
+/*  Ends session sid (state Terminated or Failed): end_ms, exit_code (when
+ *  has_exit), end_reason, out of ph:sessions:active, into history, expiry.
+ *  When target is not NULL the session must run there. fn gets "ok",
+ *  "missing", "target" or "ended". */
+int ctl_store_end_session (ctl_t *ctl, const char *sid, const char *target, const char *state,
+                           bool has_exit, int exit_code, const char *reason, ph_redis_fn *fn,
+                           void *arg);
+
+/*  Writes ph:controller:{CID} and its expiry (fire and forget). */
+void ctl_store_refresh_controller (ctl_t *ctl);
+
+/*  Trims history older than CTL_HISTORY_KEEP_S and fails sessions that
+ *  stayed Connecting longer than CTL_CONNECTING_MAX_MS. */
+void ctl_store_maintenance (ctl_t *ctl);
+
+#endif

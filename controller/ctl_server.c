@@ -1,0 +1,566 @@
+/*  ctl_server: the controller's one reactor.
+ *
+ *  Order matters at start-up: the ZAP handler is bound first (libzmq would
+ *  otherwise accept any CURVE key), then both ROUTERs get their CURVE and
+ *  ZAP options and bind. ZAP maps each client key to an identity via
+ *  ph:key:{Z85} (async GET, cached 10 s): "instance:mi-...", "user:NAME"
+ *  or, for a key nobody registered, "key:Z85" so that such a peer gets a
+ *  clear answer instead of a silent handshake failure.
+ *
+ *  Every frame goes through ph_wire_recv (decode + validate), then through
+ *  the dispatch table below, which says which peer may send which body on
+ *  which port (STYLE.md habit 7). Anything the table does not allow is
+ *  answered or dropped here, so handlers never see it.
+ */
+#include "ctl.h"
+#include "ph_version.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+    char identity[PH_USER_ID_MAX];
+    uint64_t expires_mono;
+} s_cache_entry_t;
+
+typedef struct {
+    bool exists;
+    bool admin;
+    uint64_t expires_mono;
+} s_user_entry_t;
+
+typedef struct {
+    ctl_port_t port;
+    ph_body_t body;
+    ctl_peer_t peer;
+    bool needs_hello; /* an instance must have said Hello to this process */
+    ctl_msg_fn *on_msg;
+    ctl_api_fn *on_api; /* client API: the user record is loaded first */
+} s_route_t;
+
+#define B(x) PORTHOLE__V1__ENVELOPE__BODY_##x
+
+static void s_on_agent_error (ctl_t *ctl, ctl_msg_t *msg);
+
+static const s_route_t s_routes[] = {
+    {CTL_PORT_AGENTS, B (ENROLL), CTL_PEER_KEY, false, ctl_registry_on_enroll, NULL},
+    {CTL_PORT_AGENTS, B (HELLO), CTL_PEER_INSTANCE, false, ctl_registry_on_hello, NULL},
+    {CTL_PORT_AGENTS, B (HEARTBEAT), CTL_PEER_INSTANCE, true, ctl_registry_on_heartbeat, NULL},
+    {CTL_PORT_AGENTS, B (SESSION_OPENED), CTL_PEER_INSTANCE, true, ctl_attach_on_opened, NULL},
+    {CTL_PORT_AGENTS, B (SESSION_ENDED), CTL_PEER_INSTANCE, true, ctl_attach_on_ended, NULL},
+    {CTL_PORT_AGENTS, B (STREAM_DATA), CTL_PEER_INSTANCE, true, ctl_relay_from_agent, NULL},
+    {CTL_PORT_AGENTS, B (ERROR), CTL_PEER_INSTANCE, false, s_on_agent_error, NULL},
+    {CTL_PORT_CLIENTS, B (CREATE_ACTIVATION), CTL_PEER_USER, false, NULL,
+     ctl_api_create_activation},
+    {CTL_PORT_CLIENTS, B (DESCRIBE_INSTANCES), CTL_PEER_USER, false, NULL, ctl_describe_instances},
+    {CTL_PORT_CLIENTS, B (START_SESSION), CTL_PEER_USER, false, NULL, ctl_sessions_start},
+    {CTL_PORT_CLIENTS, B (RESUME_SESSION), CTL_PEER_USER, false, NULL, ctl_sessions_resume},
+    {CTL_PORT_CLIENTS, B (TERMINATE_SESSION), CTL_PEER_USER, false, NULL, ctl_sessions_terminate},
+    {CTL_PORT_CLIENTS, B (DESCRIBE_SESSIONS), CTL_PEER_USER, false, NULL, ctl_describe_sessions},
+    {CTL_PORT_CLIENTS, B (GET_PREFERENCES), CTL_PEER_USER, false, NULL, ctl_api_get_preferences},
+    {CTL_PORT_CLIENTS, B (UPDATE_PREFERENCES), CTL_PEER_USER, false, NULL,
+     ctl_api_update_preferences},
+    {CTL_PORT_CLIENTS, B (ATTACH), CTL_PEER_USER, false, ctl_attach_on_attach, NULL},
+    {CTL_PORT_CLIENTS, B (DETACH), CTL_PEER_USER, false, ctl_relay_on_detach, NULL},
+    {CTL_PORT_CLIENTS, B (STREAM_DATA), CTL_PEER_USER, false, ctl_relay_from_client, NULL},
+};
+
+zsock_t *ctl_sock (ctl_t *self, ctl_port_t port)
+{
+    return port == CTL_PORT_AGENTS ? self->agents : self->clients;
+}
+
+/* ---- ZAP: key -> identity -------------------------------------------- */
+
+static void s_cache_put (zhashx_t *cache, const char *key, void *entry)
+{
+    if (zhashx_size (cache) >= CTL_CACHE_MAX)
+        zhashx_purge (cache);
+    zhashx_update (cache, key, entry);
+}
+
+void ctl_cache_key (ctl_t *self, const char *key_z85, const char *identity)
+{
+    s_cache_entry_t *e = calloc (1, sizeof *e);
+    assert (e);
+    snprintf (e->identity, sizeof e->identity, "%s", identity);
+    e->expires_mono = ph_mono_ms () + CTL_CACHE_TTL_MS;
+    s_cache_put (self->key_cache, key_z85, e);
+}
+
+typedef struct {
+    ctl_t *ctl;
+    ph_zap_request_t *req;
+    char key[PH_Z85_KEY_LEN + 1];
+} s_zap_lookup_t;
+
+static void s_on_key_reply (ph_redis_t *redis, ph_reply_t *reply, void *arg)
+{
+    (void)redis;
+    s_zap_lookup_t *z = arg;
+    char identity[PH_USER_ID_MAX];
+    const char *value = ph_reply_str (reply);
+    if (!ph_reply_ok (reply)) {
+        ph_warn ("zap: cannot look up key %s (Redis: %s); handshake refused, the peer retries",
+                 z->key, reply ? ph_reply_str (reply) : "connection lost");
+        ph_zap_reply (z->ctl->zap, z->req, NULL);
+        free (z);
+        return;
+    }
+    if (value && (strncmp (value, "user:", 5) == 0 || strncmp (value, "instance:", 9) == 0))
+        snprintf (identity, sizeof identity, "%s", value);
+    else
+        snprintf (identity, sizeof identity, "key:%s", z->key);
+    ctl_cache_key (z->ctl, z->key, identity);
+    ph_zap_reply (z->ctl->zap, z->req, identity);
+    free (z);
+}
+
+static void s_zap_lookup (ph_zap_t *zap, ph_zap_request_t *req, const char *domain,
+                          const char *key_z85, void *arg)
+{
+    ctl_t *ctl = arg;
+    if (strcmp (domain, CTL_DOMAIN_AGENTS) && strcmp (domain, CTL_DOMAIN_CLIENTS)) {
+        ph_zap_reply (zap, req, NULL);
+        return;
+    }
+    s_cache_entry_t *e = zhashx_lookup (ctl->key_cache, key_z85);
+    if (e && e->expires_mono > ph_mono_ms ()) {
+        ph_zap_reply (zap, req, e->identity);
+        return;
+    }
+    s_zap_lookup_t *z = calloc (1, sizeof *z);
+    assert (z);
+    z->ctl = ctl;
+    z->req = req;
+    snprintf (z->key, sizeof z->key, "%s", key_z85);
+    if (ph_redis_cmd (ctl->redis, s_on_key_reply, z, "GET ph:key:{%s}", key_z85) != 0) {
+        ph_warn ("zap: Redis is not connected; handshake of key %s refused, the peer retries",
+                 key_z85);
+        ph_zap_reply (zap, req, NULL);
+        free (z);
+    }
+}
+
+/* ---- peers ----------------------------------------------------------- */
+
+static ctl_peer_t s_parse_peer (const char *user_id, char *name, size_t len)
+{
+    const char *colon = strchr (user_id, ':');
+    if (!colon)
+        return CTL_PEER_NONE;
+    snprintf (name, len, "%s", colon + 1);
+    if (strncmp (user_id, "instance:", 9) == 0 && ph_instance_id_valid (name))
+        return CTL_PEER_INSTANCE;
+    if (strncmp (user_id, "user:", 5) == 0 && ph_name_valid (name))
+        return CTL_PEER_USER;
+    if (strncmp (user_id, "key:", 4) == 0)
+        return CTL_PEER_KEY;
+    return CTL_PEER_NONE;
+}
+
+static void s_on_agent_error (ctl_t *ctl, ctl_msg_t *msg)
+{
+    (void)ctl;
+    ph_warn ("agent %s reported %s: %s", msg->name, msg->env->error->code,
+             msg->env->error->message ? msg->env->error->message : "");
+}
+
+/* ---- user records (admin flag) for client API requests --------------- */
+
+static void s_run_api (ctl_req_t *req, bool exists, bool admin)
+{
+    if (!exists) {
+        ctl_req_fail (&req, CTL_E_ACCESS_DENIED,
+                      "porthole: user %s is no longer registered with this cluster; ask an "
+                      "admin to add you again",
+                      req->name);
+        return;
+    }
+    req->admin = admin;
+    req->api (req);
+}
+
+static void s_on_user_reply (ph_redis_t *redis, ph_reply_t *reply, void *arg)
+{
+    (void)redis;
+    ctl_req_t *req = arg;
+    if (!ctl_req_reply_ok (&req, reply))
+        return;
+    const char *name = ph_reply_str (ph_reply_at (reply, 0));
+    const char *admin = ph_reply_str (ph_reply_at (reply, 1));
+    s_user_entry_t *u = calloc (1, sizeof *u);
+    assert (u);
+    u->exists = name != NULL;
+    u->admin = admin && strcmp (admin, "1") == 0;
+    u->expires_mono = ph_mono_ms () + CTL_CACHE_TTL_MS;
+    s_cache_put (req->ctl->user_cache, req->name, u);
+    s_run_api (req, u->exists, u->admin);
+}
+
+static void s_dispatch_api (ctl_t *ctl, ctl_msg_t *msg, ctl_api_fn *fn)
+{
+    ctl_req_t *req = ctl_req_new (ctl, msg);
+    req->api = fn;
+    s_user_entry_t *u = zhashx_lookup (ctl->user_cache, req->name);
+    if (u && u->expires_mono > ph_mono_ms ()) {
+        s_run_api (req, u->exists, u->admin);
+        return;
+    }
+    int rc =
+        ph_redis_cmd (ctl->redis, s_on_user_reply, req, "HMGET ph:user:{%s} name admin", req->name);
+    ctl_req_queued (&req, rc);
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+static void s_send_error (ctl_t *ctl, ctl_msg_t *msg, const char *code, const char *fmt,
+                          const char *arg)
+{
+    ph_wire_rx_t *rx = msg->rx;
+    ph_wire_send_error (ctl_sock (ctl, msg->port), rx->routing_id, rx->routing_id_len,
+                        msg->env ? msg->env->request_id : 0, code, fmt, arg);
+}
+
+/*  A message that no table entry allows for this peer. */
+static void s_refuse (ctl_t *ctl, ctl_msg_t *msg)
+{
+    const char *body = ph_wire_body_name (msg->env->body_case);
+    if (msg->port == CTL_PORT_CLIENTS && msg->peer == CTL_PEER_KEY)
+        s_send_error (ctl, msg, CTL_E_ACCESS_DENIED,
+                      "porthole: your key %s is not registered with this cluster; ask an admin "
+                      "to add it (porthole-controller bootstrap-admin for the first admin)",
+                      msg->name);
+    else if (msg->port == CTL_PORT_CLIENTS && msg->peer == CTL_PEER_USER)
+        s_send_error (ctl, msg, CTL_E_INVALID_REQUEST,
+                      "porthole: '%s' is not a request the controller accepts; is your porthole "
+                      "CLI the same version as the controller (" PH_VERSION ")?",
+                      body);
+    else if (msg->port == CTL_PORT_CLIENTS)
+        s_send_error (ctl, msg, CTL_E_ACCESS_DENIED,
+                      "porthole: %s keys may not use the clients port; use a user key "
+                      "(porthole configure)",
+                      msg->peer == CTL_PEER_INSTANCE ? "instance" : "unknown");
+    else if (msg->peer == CTL_PEER_KEY)
+        s_send_error (ctl, msg, CTL_E_ACCESS_DENIED,
+                      "porthole: agent key %s is not registered with this cluster; register the "
+                      "machine with porthole-agent register --activation-id ID "
+                      "--activation-code CODE",
+                      msg->name);
+    else if (msg->peer == CTL_PEER_USER)
+        s_send_error (ctl, msg, CTL_E_ACCESS_DENIED,
+                      "porthole: user %s may not use the agents port; point the CLI at the "
+                      "clients endpoint (default port 7611)",
+                      msg->name);
+    else
+        ph_warn ("agents port: %s may not send %s; dropped", msg->name, body);
+}
+
+static const s_route_t *s_find_route (const ctl_msg_t *msg)
+{
+    for (size_t i = 0; i < sizeof s_routes / sizeof s_routes[0]; i++)
+        if (s_routes[i].port == msg->port && s_routes[i].body == msg->env->body_case &&
+            s_routes[i].peer == msg->peer)
+            return &s_routes[i];
+    return NULL;
+}
+
+/*  An instance that said Hello here: remember the routing id it uses now
+ *  (a reconnected DEALER gets a new one; the identity is what CURVE proved). */
+static bool s_instance_ready (ctl_t *ctl, ctl_msg_t *msg)
+{
+    ctl_instance_t *inst = ctl_registry_instance (ctl, msg->name);
+    if (!inst)
+        return false;
+    ph_wire_rx_t *rx = msg->rx;
+    if (inst->rid_len != rx->routing_id_len ||
+        memcmp (inst->rid, rx->routing_id, rx->routing_id_len)) {
+        ph_info ("instance %s reconnected", inst->id);
+        memcpy (inst->rid, rx->routing_id, rx->routing_id_len);
+        inst->rid_len = rx->routing_id_len;
+    }
+    return true;
+}
+
+static void s_dispatch (ctl_t *ctl, ctl_msg_t *msg)
+{
+    const s_route_t *route = s_find_route (msg);
+    if (!route) {
+        s_refuse (ctl, msg);
+        return;
+    }
+    if (route->needs_hello && !s_instance_ready (ctl, msg)) {
+        s_send_error (ctl, msg, CTL_E_NOT_REGISTERED,
+                      "porthole: instance %s has not said Hello to this controller; send Hello",
+                      msg->name);
+        return;
+    }
+    if (route->on_api)
+        s_dispatch_api (ctl, msg, route->on_api);
+    else
+        route->on_msg (ctl, msg);
+}
+
+/*  A frame that failed ph_wire_recv. Warnings are capped per tick so that
+ *  a peer sending garbage cannot flood the log. */
+static void s_on_bad_frame (ctl_t *ctl, ctl_port_t port, ph_wire_rx_t *rx, const char *err)
+{
+    if (port == CTL_PORT_AGENTS) {
+        if (++ctl->bad_frames <= CTL_BAD_FRAME_LOGS)
+            ph_warn ("agents port: bad frame from %s: %s; dropped",
+                     *rx->user_id ? rx->user_id : "?", err);
+        return;
+    }
+    ph_debug ("clients port: bad frame from %s: %s", rx->user_id, err);
+    ph_wire_send_error (ctl->clients, rx->routing_id, rx->routing_id_len, 0, CTL_E_INVALID_REQUEST,
+                        "porthole: the controller could not read your request (%s); is your "
+                        "porthole CLI the same version as the controller (" PH_VERSION ")?",
+                        err);
+}
+
+/*  Reads and handles one message. Returns false when nothing was waiting. */
+static bool s_receive_one (ctl_t *ctl, ctl_port_t port)
+{
+    ph_wire_rx_t rx;
+    ph_env_t *env = NULL;
+    char err[PH_ERRTEXT_MAX] = "";
+    int rc = ph_wire_recv (ctl_sock (ctl, port), true, &rx, &env, err, sizeof err);
+    if (rc == PH_EIO) {
+        ph_wire_rx_close (&rx);
+        return false;
+    }
+    if (rc != 0)
+        s_on_bad_frame (ctl, port, &rx, err);
+    else {
+        ctl_msg_t msg = {.port = port, .rx = &rx, .env = env};
+        msg.peer = s_parse_peer (rx.user_id, msg.name, sizeof msg.name);
+        s_dispatch (ctl, &msg);
+        ph_wire_free (&msg.env);
+    }
+    ph_wire_rx_close (&rx);
+    return true;
+}
+
+static int s_on_agents (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void)loop;
+    (void)sock;
+    for (int i = 0; i < CTL_RECV_BATCH && s_receive_one (arg, CTL_PORT_AGENTS); i++)
+        ;
+    return 0;
+}
+
+static int s_on_clients (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void)loop;
+    (void)sock;
+    for (int i = 0; i < CTL_RECV_BATCH && s_receive_one (arg, CTL_PORT_CLIENTS); i++)
+        ;
+    return 0;
+}
+
+/* ---- housekeeping ----------------------------------------------------- */
+
+static void s_purge_expired (zhashx_t *cache, size_t expiry_offset)
+{
+    uint64_t now = ph_mono_ms ();
+    zlistx_t *keys = zhashx_keys (cache);
+    for (const char *k = zlistx_first (keys); k; k = zlistx_next (keys)) {
+        const char *entry = zhashx_lookup (cache, k);
+        uint64_t expires;
+        memcpy (&expires, entry + expiry_offset, sizeof expires);
+        if (expires <= now)
+            zhashx_delete (cache, k);
+    }
+    zlistx_destroy (&keys);
+}
+
+static int s_on_housekeeping (zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    ctl_t *ctl = arg;
+    ctl->hk_ticks++;
+    if (ctl->bad_frames > CTL_BAD_FRAME_LOGS)
+        ph_warn ("agents port: %u more bad frames dropped without a log line",
+                 ctl->bad_frames - CTL_BAD_FRAME_LOGS);
+    ctl->bad_frames = 0;
+    ctl_registry_tick (ctl);
+    ctl_relay_tick (ctl);
+    if (ctl->hk_ticks % CTL_CONTROLLER_REFRESH == 0)
+        ctl_store_refresh_controller (ctl);
+    if (ctl->hk_ticks % CTL_MAINTENANCE_TICKS == 0) {
+        ctl_store_maintenance (ctl);
+        s_purge_expired (ctl->key_cache, offsetof (s_cache_entry_t, expires_mono));
+        s_purge_expired (ctl->user_cache, offsetof (s_user_entry_t, expires_mono));
+    }
+    return 0;
+}
+
+/* ---- life cycle --------------------------------------------------------- */
+
+static void s_free_entry (void **item_p)
+{
+    free (*item_p);
+    *item_p = NULL;
+}
+
+static void s_free_route (void **item_p)
+{
+    ctl_route_t *route = *item_p;
+    if (route)
+        ctl_req_destroy (&route->pending_attach);
+    free (route);
+    *item_p = NULL;
+}
+
+static zhashx_t *s_table (zhashx_destructor_fn *destructor)
+{
+    zhashx_t *h = zhashx_new ();
+    assert (h);
+    zhashx_set_destructor (h, destructor);
+    return h;
+}
+
+static zsock_t *s_server_socket (ctl_t *self, const char *domain, const char *endpoint, char *err,
+                                 size_t errlen)
+{
+    zsock_t *sock = zsock_new (ZMQ_ROUTER);
+    if (!sock || ph_keys_setup_server (sock, &self->keys, domain) != 0) {
+        snprintf (err, errlen, "cannot set up CURVE on a socket (is libzmq built with libsodium?)");
+        zsock_destroy (&sock);
+        return NULL;
+    }
+    /* unreachable peers are reported (EHOSTUNREACH) instead of silently
+     * dropped; a reconnecting peer that reuses its routing id takes over */
+    zsock_set_router_mandatory (sock, 1);
+    zsock_set_router_handover (sock, 1);
+    if (zsock_bind (sock, "%s", endpoint) < 0) {
+        snprintf (err, errlen,
+                  "cannot bind %s: %s; is another controller running there? choose "
+                  "another endpoint",
+                  endpoint, zmq_strerror (zmq_errno ()));
+        zsock_destroy (&sock);
+        return NULL;
+    }
+    return sock;
+}
+
+ctl_t *ctl_new (const ctl_options_t *opt, const ph_keypair_t *keys, const char *cid,
+                const uint8_t *secret, size_t secret_len, char *err, size_t errlen)
+{
+    ctl_t *self = calloc (1, sizeof *self);
+    assert (self && secret_len <= sizeof self->secret);
+    self->opt = *opt;
+    self->keys = *keys;
+    snprintf (self->cid, sizeof self->cid, "%s", cid);
+    memcpy (self->secret, secret, secret_len);
+    self->secret_len = secret_len;
+    self->key_cache = s_table (s_free_entry);
+    self->user_cache = s_table (s_free_entry);
+    self->instances = s_table (s_free_entry);
+    self->routes = s_table (s_free_route);
+    self->enroll_fails = s_table (s_free_entry);
+    self->loop = zloop_new ();
+    self->zap = ph_zap_new (self->loop, s_zap_lookup, self);
+    if (!self->zap) {
+        snprintf (err, errlen, "cannot bind the ZAP handler (another one in this process?)");
+        goto out_destroy;
+    }
+    self->agents = s_server_socket (self, CTL_DOMAIN_AGENTS, opt->agent_bind, err, errlen);
+    if (!self->agents)
+        goto out_destroy;
+    self->clients = s_server_socket (self, CTL_DOMAIN_CLIENTS, opt->client_bind, err, errlen);
+    if (!self->clients)
+        goto out_destroy;
+    zloop_reader (self->loop, self->agents, s_on_agents, self);
+    zloop_reader (self->loop, self->clients, s_on_clients, self);
+    self->redis = ph_redis_new (self->loop, opt->redis_url, NULL, self);
+    if (!self->redis) {
+        snprintf (err, errlen, "bad Redis URL '%s': use redis://HOST:PORT[/DB] or unix:///PATH",
+                  opt->redis_url);
+        goto out_destroy;
+    }
+    self->hk_timer = zloop_timer (self->loop, CTL_HOUSEKEEPING_MS, 0, s_on_housekeeping, self);
+    return self;
+out_destroy:
+    ctl_destroy (&self);
+    return NULL;
+}
+
+void ctl_destroy (ctl_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    ctl_t *self = *self_p;
+    /* Redis first: its pending callbacks still answer on the sockets and
+     * the ZAP handler, which must outlive them. */
+    ph_redis_destroy (&self->redis);
+    zhashx_destroy (&self->routes);
+    if (self->loop && self->agents)
+        zloop_reader_end (self->loop, self->agents);
+    if (self->loop && self->clients)
+        zloop_reader_end (self->loop, self->clients);
+    zsock_destroy (&self->agents);
+    zsock_destroy (&self->clients);
+    ph_zap_destroy (&self->zap);
+    zloop_destroy (&self->loop);
+    zhashx_destroy (&self->key_cache);
+    zhashx_destroy (&self->user_cache);
+    zhashx_destroy (&self->instances);
+    zhashx_destroy (&self->enroll_fails);
+    free (self);
+    *self_p = NULL;
+}
+
+static void s_on_drained (ph_redis_t *redis, ph_reply_t *reply, void *arg)
+{
+    (void)redis;
+    (void)reply;
+    ((ctl_t *)arg)->drained = true;
+}
+
+static int s_check_drained (zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    return ((ctl_t *)arg)->drained ? -1 : 0;
+}
+
+static int s_drain_timeout (zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    (void)arg;
+    ph_warn ("Redis did not confirm the last writes within %d ms; some may be lost",
+             CTL_DRAIN_MAX_MS);
+    return -1;
+}
+
+/*  After a stop signal: take no new work, and let Redis answer what is
+ *  queued (Redis replies in order, so a PING's reply means everything
+ *  before it was done) instead of dropping those writes. */
+static void s_drain_redis (ctl_t *self)
+{
+    zloop_reader_end (self->loop, self->agents);
+    zloop_reader_end (self->loop, self->clients);
+    zloop_timer_end (self->loop, self->hk_timer);
+    self->drained = false;
+    if (ph_redis_cmd (self->redis, s_on_drained, self, "PING") != 0)
+        return;
+    zloop_set_nonstop (self->loop, true);
+    zloop_timer (self->loop, 10, 0, s_check_drained, self);
+    zloop_timer (self->loop, CTL_DRAIN_MAX_MS, 1, s_drain_timeout, self);
+    zloop_start (self->loop);
+}
+
+int ctl_run (ctl_t *self)
+{
+    ph_info ("controller %s: agents on %s, clients on %s (advertised %s), heartbeat %u ms",
+             self->cid, self->opt.agent_bind, self->opt.client_bind, self->opt.advertise_client,
+             self->opt.heartbeat_ms);
+    zloop_start (self->loop);
+    ph_info ("controller %s: stopping", self->cid);
+    s_drain_redis (self);
+    return 0;
+}
