@@ -261,17 +261,21 @@ class StackTest(unittest.TestCase):
                                  cols=cols, rows=rows)
         self.addCleanup(s.close)
         s.expect(rb"Starting session with SessionId: (\S+)")
-        s.send("PS1='ph$ '\r")
+        s.expect(rb"[$#] ")  # the remote shell's own prompt
+        # a prompt whose typed form differs from what the shell prints
+        s.send("PS1='ph''$ '\r")
         s.expect(rb"ph\$ ")
         return s
 
-    def run_in(self, s, command, pattern=rb"ph\$ "):
-        """Types command; returns everything printed up to the next prompt."""
-        marker = f"M{time.monotonic_ns()}"
-        s.send(f"{command}; echo {marker}\r")
-        s.expect(marker.encode())  # the echo of the typed line
-        m = s.expect(rb"([\s\S]*?)" + marker.encode() + rb"\r?\n")
-        return m.group(1).decode(errors="replace")
+    def run_in(self, s, command):
+        """Types command; returns everything it printed."""
+        marker = f"M{time.monotonic_ns()}-"
+        s.send(f"{command}; echo {marker}$((6*7))\r")
+        s.expect(rb"\$\(\(6\*7\)\)\r\n")  # the echo of the typed line
+        m = s.expect(rb"([\s\S]*?)" + marker.encode() + rb"42\r\n")
+        s.expect(rb"ph\$ ")
+        text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", m.group(1).decode(errors="replace"))
+        return text.replace("\r\n", "\n").lstrip("\r")
 
 
 def main():

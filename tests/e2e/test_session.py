@@ -3,6 +3,7 @@ import base64
 import hashlib
 import os
 import re
+import subprocess
 import time
 
 import phtest
@@ -30,6 +31,10 @@ class SessionTest(StackTest):
         s = self.shell()
         s.send("sleep 100; echo after-sleep\r")
         s.expect(rb"sleep 100; echo after-sleep\r\n")
+        # ^C must reach sleep, not bash before it forked sleep
+        wait_until(lambda: subprocess.run(["pgrep", "-u", "porthole-user", "-x", "sleep"],
+                                          capture_output=True).returncode == 0, 10,
+                   "sleep 100 running on the machine")
         t0 = time.monotonic()
         s.send(b"\x03")
         s.expect(rb"ph\$ ", timeout=10)

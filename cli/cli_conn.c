@@ -1,0 +1,228 @@
+/*  cli_conn: see cli_conn.h. Each connection has its own monitor (an
+ *  inproc PAIR named after the connection's address) so that the session
+ *  loop learns of a dropped link (ZMTP heartbeat timeout, controller gone)
+ *  without application traffic. */
+#include "cli_conn.h"
+#include "cli_output.h"
+#include "ph_crypto.h"
+#include "ph_log.h"
+#include "ph_util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define CLI_MONITOR_EVENTS                                                                         \
+    (ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_MONITOR_STOPPED)
+
+struct _cli_conn_t {
+    zsock_t *sock;
+    zsock_t *monitor;
+    char endpoint[CLI_ENDPOINT_MAX];
+    uint64_t next_id;
+    bool link_up;
+    uint64_t down_since_ms;
+};
+
+static int s_start_monitor (cli_conn_t *self, char *err, size_t errlen)
+{
+    char addr[64];
+    snprintf (addr, sizeof addr, "inproc://porthole-cli-monitor-%p", (void *)self);
+    if (zmq_socket_monitor (zsock_resolve (self->sock), addr, CLI_MONITOR_EVENTS) != 0) {
+        snprintf (err, errlen, "cannot monitor the socket: %s", zmq_strerror (zmq_errno ()));
+        return PH_EIO;
+    }
+    self->monitor = zsock_new (ZMQ_PAIR);
+    if (!self->monitor || zsock_connect (self->monitor, "%s", addr) != 0) {
+        snprintf (err, errlen, "cannot connect the socket monitor");
+        return PH_EIO;
+    }
+    return 0;
+}
+
+cli_conn_t *cli_conn_new (const char *endpoint, const char *server_z85, const ph_keypair_t *kp,
+                          char *err, size_t errlen)
+{
+    cli_conn_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    snprintf (self->endpoint, sizeof self->endpoint, "%s", endpoint);
+    ph_random_bytes (&self->next_id, sizeof self->next_id);
+    self->next_id >>= 1; /* room to count up without reaching 0 */
+    self->down_since_ms = ph_mono_ms ();
+    self->sock = zsock_new (ZMQ_DEALER);
+    if (!self->sock) {
+        snprintf (err, errlen, "cannot create a ZeroMQ socket: %s", zmq_strerror (zmq_errno ()));
+        goto out_free;
+    }
+    if (ph_keys_setup_client (self->sock, kp, server_z85) != 0) {
+        snprintf (err, errlen, "the server key '%s' is not a 40-character Z85 CURVE key",
+                  server_z85);
+        goto out_free;
+    }
+    zsock_set_immediate (self->sock, 0);
+    if (s_start_monitor (self, err, errlen) != 0)
+        goto out_free;
+    if (zsock_connect (self->sock, "%s", endpoint) != 0) {
+        snprintf (err, errlen, "cannot connect to %s: %s", endpoint, zmq_strerror (zmq_errno ()));
+        goto out_free;
+    }
+    return self;
+out_free:
+    cli_conn_destroy (&self, 0);
+    return NULL;
+}
+
+void cli_conn_destroy (cli_conn_t **self_p, int linger_ms)
+{
+    if (!self_p || !*self_p)
+        return;
+    cli_conn_t *self = *self_p;
+    if (self->sock) {
+        zmq_socket_monitor (zsock_resolve (self->sock), NULL, 0);
+        zsock_set_linger (self->sock, linger_ms);
+        zsock_destroy (&self->sock);
+    }
+    zsock_destroy (&self->monitor);
+    free (self);
+    *self_p = NULL;
+}
+
+zsock_t *cli_conn_sock (cli_conn_t *self)
+{
+    return self->sock;
+}
+
+zsock_t *cli_conn_monitor_sock (cli_conn_t *self)
+{
+    return self->monitor;
+}
+
+const char *cli_conn_endpoint (const cli_conn_t *self)
+{
+    return self->endpoint;
+}
+
+uint64_t cli_conn_new_id (cli_conn_t *self)
+{
+    return ++self->next_id;
+}
+
+int cli_conn_send (cli_conn_t *self, ph_env_t *env)
+{
+    env->version = PH_WIRE_VERSION;
+    return ph_wire_send (self->sock, NULL, 0, env);
+}
+
+int cli_conn_recv (cli_conn_t *self, ph_env_t **env)
+{
+    ph_wire_rx_t rx;
+    char err[PH_ERRTEXT_MAX];
+    int rc = ph_wire_recv (self->sock, false, &rx, env, err, sizeof err);
+    ph_wire_rx_close (&rx);
+    if (rc == PH_EPROTO || rc == PH_ETOOBIG) {
+        ph_debug ("ignoring a bad message from %s: %s", self->endpoint, err);
+        return PH_EPROTO;
+    }
+    if (rc == 0)
+        self->link_up = true; /* a message proves it, whatever the monitor has not said yet */
+    return rc;
+}
+
+void cli_conn_on_monitor (cli_conn_t *self)
+{
+    for (;;) {
+        zmq_msg_t head, addr;
+        zmq_msg_init (&head);
+        if (zmq_msg_recv (&head, zsock_resolve (self->monitor), ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&head);
+            return;
+        }
+        uint16_t event = 0;
+        if (zmq_msg_size (&head) >= sizeof event)
+            memcpy (&event, zmq_msg_data (&head), sizeof event);
+        bool more = zmq_msg_more (&head);
+        zmq_msg_close (&head);
+        while (more) {
+            zmq_msg_init (&addr);
+            zmq_msg_recv (&addr, zsock_resolve (self->monitor), 0);
+            more = zmq_msg_more (&addr);
+            zmq_msg_close (&addr);
+        }
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+            self->link_up = true;
+        else if (event == ZMQ_EVENT_DISCONNECTED && self->link_up) {
+            self->link_up = false;
+            self->down_since_ms = ph_mono_ms ();
+        }
+    }
+}
+
+uint64_t cli_conn_down_for (const cli_conn_t *self, uint64_t now_ms)
+{
+    return self->link_up ? 0 : now_ms - self->down_since_ms;
+}
+
+int cli_conn_request (cli_conn_t *self, ph_env_t *req, int timeout_ms, ph_env_t **reply)
+{
+    *reply = NULL;
+    req->request_id = cli_conn_new_id (self);
+    if (cli_conn_send (self, req) != 0)
+        return PH_EIO;
+    uint64_t deadline = ph_mono_ms () + (uint64_t)timeout_ms;
+    for (;;) {
+        uint64_t now = ph_mono_ms ();
+        if (now >= deadline)
+            return PH_ETIMEOUT;
+        zmq_pollitem_t item = {zsock_resolve (self->sock), 0, ZMQ_POLLIN, 0};
+        if (zmq_poll (&item, 1, (long)(deadline - now)) <= 0)
+            continue; /* timeout or EINTR: the loop checks the deadline */
+        ph_env_t *env;
+        while (cli_conn_recv (self, &env) != PH_EIO) {
+            if (env && env->request_id == req->request_id) {
+                *reply = env;
+                return 0;
+            }
+            ph_wire_free (&env);
+        }
+    }
+}
+
+int cli_conn_report_error (const Porthole__V1__Error *error)
+{
+    bool denied =
+        strcmp (error->code, "AccessDenied") == 0 || strcmp (error->code, "InvalidToken") == 0;
+    int code = denied ? PH_EXIT_DENIED : PH_EXIT_API;
+    if (error->message && *error->message)
+        return cli_error (code, "%s", error->message);
+    return cli_error (code, "the controller refused the request (%s)", error->code);
+}
+
+int cli_conn_report_timeout (const char *endpoint, int timeout_s)
+{
+    return cli_error (PH_EXIT_UNAVAIL,
+                      "no answer from the controller at %s within %ds; is porthole-controller "
+                      "running, and is the server key its public key?",
+                      endpoint, timeout_s);
+}
+
+int cli_conn_call (const cli_ctx_t *ctx, cli_conn_t *self, ph_env_t *req, ph_body_t expect,
+                   ph_env_t **reply)
+{
+    int rc = cli_conn_request (self, req, ctx->timeout_s * 1000, reply);
+    if (rc == PH_ETIMEOUT)
+        return cli_conn_report_timeout (self->endpoint, ctx->timeout_s);
+    if (rc != 0)
+        return cli_error (PH_EXIT_UNAVAIL, "cannot send to the controller at %s", self->endpoint);
+    if ((*reply)->body_case == expect)
+        return PH_EXIT_OK;
+    if ((*reply)->body_case == PORTHOLE__V1__ENVELOPE__BODY_ERROR)
+        rc = cli_conn_report_error ((*reply)->error);
+    else
+        rc = cli_error (PH_EXIT_API,
+                        "the controller at %s answered %s where %s was expected; are the CLI "
+                        "and the controller the same version?",
+                        self->endpoint, ph_wire_body_name ((*reply)->body_case),
+                        ph_wire_body_name (expect));
+    ph_wire_free (reply);
+    return rc;
+}

@@ -1,0 +1,13 @@
+/*  cli_help: the --help text of the program and of each verb: usage,
+ *  options with their defaults, examples and exit codes. */
+#ifndef CLI_HELP_H
+#define CLI_HELP_H
+
+/*  The help text of verb, or NULL for an unknown verb. */
+const char *cli_help_verb (const char *verb);
+
+/*  The parts of `porthole --help` around the list of verbs. */
+const char *cli_help_head (void);
+const char *cli_help_tail (void);
+
+#endif

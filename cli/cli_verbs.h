@@ -1,0 +1,32 @@
+/*  cli_verbs: the request/reply verbs of the porthole CLI (the aws ssm
+ *  counterparts): each builds one request from its options, sends it to
+ *  the controller, and prints the reply with cli_output. The session verbs
+ *  are in cli_session.c, configure in cli_profile.c.
+ *
+ *  Every verb returns a process exit code (see cli.h).
+ */
+#ifndef CLI_VERBS_H
+#define CLI_VERBS_H
+
+#include "cli.h"
+#include "cli_args.h"
+#include "cli_conn.h"
+#include "cli_profile.h"
+
+/*  Loads the profile and connects to its controller. Returns PH_EXIT_OK
+ *  with *conn set (and creds filled when not NULL), or prints why not and
+ *  returns the exit code. */
+int cli_connect (const cli_ctx_t *ctx, cli_conn_t **conn, cli_creds_t *creds);
+
+int cli_verb_create_activation (cli_ctx_t *ctx, const cli_args_t *args);
+int cli_verb_describe_instances (cli_ctx_t *ctx, const cli_args_t *args);
+int cli_verb_terminate_session (cli_ctx_t *ctx, const cli_args_t *args);
+int cli_verb_describe_sessions (cli_ctx_t *ctx, const cli_args_t *args);
+int cli_verb_get_preferences (cli_ctx_t *ctx, const cli_args_t *args);
+int cli_verb_update_preferences (cli_ctx_t *ctx, const cli_args_t *args);
+
+/*  Checks a session id given by the user ("NAME-" + 17 hex digits).
+ *  Returns PH_EXIT_OK or prints a usage error and returns PH_EXIT_USAGE. */
+int cli_check_session_id (const char *verb, const char *id);
+
+#endif
