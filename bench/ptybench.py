@@ -91,9 +91,9 @@ def open_shell(argv):
 def keystroke_echo(s, samples):
     """A raw-mode reader that echoes each byte (head -c N | cat, unbuffered
     through dd) returns what is typed; ends by itself after N bytes."""
-    s.write(b"stty raw -echo; dd bs=1 count=%d status=none; stty sane\r" % samples)
-    s.read_until(re.compile(rb"stty sane\r\n"))
-    time.sleep(0.3)  # let `stty` take effect before the first byte
+    s.write(b"stty raw -echo; echo RAW-$((6*7)); dd bs=1 count=%d status=none; stty sane\r"
+            % samples)
+    s.read_until(re.compile(rb"RAW-42"))  # raw from here on
     s.buf = b""
     lat = []
     for i in range(samples):
@@ -134,9 +134,8 @@ def bulk(s, nbytes):
 def paste(s, nbytes):
     s.write(b"PS1='bench$ '\r")
     s.read_until(re.compile(rb"bench\$ $"))
-    s.write(b"stty raw -echo; head -c %d | wc -c; stty sane\r" % nbytes)
-    s.read_until(re.compile(rb"stty sane\r\n"))
-    time.sleep(0.3)  # let `stty` take effect before the paste
+    s.write(b"stty raw -echo; echo RAW-$((6*7)); head -c %d | wc -c; stty sane\r" % nbytes)
+    s.read_until(re.compile(rb"RAW-42"))  # raw from here on
     data = b"p" * nbytes
     t0 = time.monotonic()
     s.write(data)

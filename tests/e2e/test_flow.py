@@ -31,7 +31,9 @@ class FlowControlTest(StackTest):
             time.sleep(0.2)  # sampling interval, not a wait for a result
         for p in (ctl, agent, s.pid):
             peak = max(x[p] for x in samples)
-            self.assertLess(peak - base[p], 24 * 1024,
+            # the producer makes ~50 MB/s: without flow control this grows by
+            # hundreds of MB; with it, by about one window (plus ASan's quarantine)
+            self.assertLess(peak - base[p], 64 * 1024,
                             f"pid {p} grew from {base[p]} kB to {peak} kB")
         # drain, then Ctrl-C: the session is still usable
         got = 0

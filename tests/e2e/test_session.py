@@ -58,8 +58,9 @@ class SessionTest(StackTest):
         s = self.shell()
         data = base64.b64encode(os.urandom(786432))  # 1 MiB of text
         self.assertEqual(len(data), 1048576)
-        s.send(f"stty raw -echo; head -c {len(data)} | sha256sum; stty sane\r")
-        s.expect(rb"stty sane\r\n")
+        s.send(f"stty raw -echo; echo RAW-$((6*7)); head -c {len(data)} | sha256sum; "
+               "stty sane\r")
+        s.expect(rb"RAW-42")  # the remote terminal is raw from here on
         s.send(data)
         digest = hashlib.sha256(data).hexdigest().encode()
         s.expect(digest, timeout=60)

@@ -24,7 +24,8 @@ static void s_send (void *arg, const ph_stream_data_t *msg)
         return;
     w->msgs[w->count] = *msg;
     w->bufs[w->count] = malloc (msg->payload.len + 1);
-    memcpy (w->bufs[w->count], msg->payload.data, msg->payload.len);
+    if (msg->payload.len)
+        memcpy (w->bufs[w->count], msg->payload.data, msg->payload.len);
     w->msgs[w->count].payload.data = w->bufs[w->count];
     w->count++;
 }
@@ -38,7 +39,8 @@ static size_t s_pump (wire_t *w, ph_stream_t *s, uint8_t *out, size_t outlen, in
         if (ph_stream_receive (s, &w->msgs[i]) == 1) {
             if (w->msgs[i].kind == PORTHOLE__V1__STREAM_KIND__EXIT && exits)
                 (*exits)++;
-            memcpy (out + outlen, w->msgs[i].payload.data, w->msgs[i].payload.len);
+            if (w->msgs[i].payload.len)
+                memcpy (out + outlen, w->msgs[i].payload.data, w->msgs[i].payload.len);
             outlen += w->msgs[i].payload.len;
         }
         free (w->bufs[i]);
@@ -122,6 +124,7 @@ static void s_test_retransmit_timer (void)
     wire_t *ab = calloc (1, sizeof *ab);
     ph_stream_t *a = ph_stream_new ("s3", s_send, ab);
     ph_stream_write (a, PORTHOLE__V1__STREAM_KIND__STDIN, "x", 1);
+    free (ab->bufs[0]);
     ab->count = 0;
     uint64_t now = ph_mono_ms ();
     ph_stream_tick (a, now + 10);
