@@ -6,7 +6,8 @@
  *                   to the controller broke (ResumeSession, Attach again,
  *                   resend), with its deadlines;
  *  - cli_sync.c:    a stream opened by a new process (resume-session) is
- *                   brought to the agent's positions.
+ *                   brought to the agent's positions;
+ *  - cli_outq.c:    output waiting for the terminal (its own small module).
  *
  *  The stream (ph_stream) lives as long as the session, across
  *  reconnections, so that no byte is lost or repeated.
@@ -16,6 +17,7 @@
 
 #include "cli.h"
 #include "cli_conn.h"
+#include "cli_outq.h"
 #include "cli_profile.h"
 #include "cli_term.h"
 #include "ph_crypto.h"
@@ -58,7 +60,6 @@ typedef struct {
     uint64_t last_rx_ms;           /* last message from the controller */
     bool data_since_attach;        /* stream data arrived since the last AttachReply */
     bool send_synced, recv_synced; /* stream positions agree with the agent's */
-    bool muted;                    /* drop what the stream sends (cli_sync) */
     /* terminal and input */
     cli_escape_t esc;
     char inbuf[PH_PAYLOAD_MAX + 1];
@@ -66,7 +67,10 @@ typedef struct {
     bool stdin_open, eof_pending;
     unsigned cols, rows;
     unsigned attach_cols, attach_rows; /* the size the last Attach told */
+    cli_outq_t *outq;                  /* output not yet written */
     bool stdout_broken;
+    bool exit_pending; /* EXIT received: acted on once outq is empty */
+    char exit_text[16];
     /* the end */
     bool done;
     int exit_code;

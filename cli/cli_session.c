@@ -1,12 +1,17 @@
 /*  cli_session: see cli_session.h and cli_sess.h.
  *
  *  One poll loop (zmq_poll) over the controller socket(s) and their
- *  monitors, the signal self-pipe and stdin, woken at least every
- *  CLI_TICK_MS for the stream's timers. Flow control: stdin is read only
- *  while the input buffer (one payload) has space, and the buffer is only
- *  drained into the stream as far as ph_stream_room allows, so a paste of
- *  any size waits for the agent's acks instead of piling up.
- *  Output is written to fd 1 / fd 2 in full before the next message.
+ *  monitors, the signal self-pipe, stdin, and stdout/stderr while output
+ *  waits, woken at least every CLI_TICK_MS for the stream's timers.
+ *  Nothing in it blocks. Flow control both ways:
+ *  - stdin is read only while the input buffer (one payload) has space,
+ *    and the buffer is drained into the stream only as far as
+ *    ph_stream_room allows, so a paste of any size waits for the agent's
+ *    acks instead of piling up;
+ *  - output the terminal does not take at once waits in cli_outq, and the
+ *    credit we grant shrinks by that much (ph_stream_set_held), so a
+ *    terminal nobody reads stops the remote producer. EXIT is acted on
+ *    once everything before it is written.
  */
 #include "cli_session.h"
 #include "cli_output.h"
@@ -15,7 +20,6 @@
 #include "ph_util.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,11 +27,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CLI_DRAIN_MAX  256 /* messages handled per socket per loop turn */
-#define CLI_REASON_MAX 256
+#define CLI_DRAIN_MAX       256 /* messages handled per socket per loop turn */
+#define CLI_REASON_MAX      256
+#define CLI_DRAIN_OUTPUT_MS 1000 /* last output before exiting, if the terminal takes it */
 
 void cli_sess_finish (cli_sess_t *s, int exit_code, const char *fmt, ...)
 {
+    if (s->outq)
+        cli_outq_drain (s->outq, CLI_DRAIN_OUTPUT_MS);
     cli_term_restore (s->term);
     if (fmt) {
         char text[2048];
@@ -42,11 +49,11 @@ void cli_sess_finish (cli_sess_t *s, int exit_code, const char *fmt, ...)
 }
 
 /*  ph_stream's way out: only while attached (anything else is resent
- *  after the next Attach), never while cli_sync advances the stream. */
+ *  after the next Attach). */
 static void s_stream_send (void *arg, const ph_stream_data_t *msg)
 {
     cli_sess_t *s = arg;
-    if (s->muted || s->state != CLI_LINK_ATTACHED || !s->data)
+    if (s->state != CLI_LINK_ATTACHED || !s->data)
         return;
     ph_env_t env = PH_ENV_INIT;
     env.body_case = PORTHOLE__V1__ENVELOPE__BODY_STREAM_DATA;
@@ -96,57 +103,52 @@ void cli_sess_on_attached (cli_sess_t *s)
 
 /* ---- output ------------------------------------------------------------ */
 
-/*  Writes all of buf to fd. Returns 0 or -errno. */
-static int s_write_all (int fd, const uint8_t *buf, size_t len)
+static void s_on_exit (cli_sess_t *s)
 {
-    while (len > 0) {
-        ssize_t n = write (fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN) {
-            struct pollfd p = {fd, POLLOUT, 0};
-            poll (&p, 1, -1);
-            continue;
-        }
-        if (n < 0)
-            return -errno;
-        buf += n;
-        len -= (size_t)n;
+    uint64_t status;
+    ph_stream_flush_ack (s->stream);
+    if (ph_parse_uint (s->exit_text, 0, 255, &status) != 0) {
+        cli_sess_finish (s, PH_EXIT_LOST,
+                         "session %s ended with an exit status '%s' that is not "
+                         "a number in 0..255",
+                         s->session_id, s->exit_text);
+        return;
     }
-    return 0;
+    cli_sess_finish (s, (int)status, NULL);
+    if (s->interactive)
+        fprintf (stderr, "\r\nExiting session with sessionId: %s.\n", s->session_id);
+}
+
+/*  Writes what the terminal takes now; tells the stream what is left. */
+static void s_flush_output (cli_sess_t *s)
+{
+    int failed = -1;
+    if (cli_outq_flush (s->outq, &failed) != 0 && failed == STDOUT_FILENO && !s->stdout_broken) {
+        s->stdout_broken = true; /* `porthole start-session --command yes | head` */
+        if (s->interactive)
+            s_detach (s);
+        else
+            ph_stream_write (s->stream, PORTHOLE__V1__STREAM_KIND__SIGNAL, "TERM", 4);
+    }
+    ph_stream_set_held (s->stream, cli_outq_bytes (s->outq));
+    if (s->exit_pending && cli_outq_bytes (s->outq) == 0 && !s->done)
+        s_on_exit (s);
 }
 
 static void s_output (cli_sess_t *s, int fd, const ProtobufCBinaryData *data)
 {
     if (fd == STDOUT_FILENO && s->stdout_broken)
         return;
-    if (s_write_all (fd, data->data, data->len) == 0 || fd != STDOUT_FILENO)
-        return;
-    s->stdout_broken = true; /* e.g. `porthole start-session --command yes | head` */
-    if (s->interactive)
-        s_detach (s);
-    else
-        ph_stream_write (s->stream, PORTHOLE__V1__STREAM_KIND__SIGNAL, "TERM", 4);
+    if (cli_outq_push (s->outq, fd, data->data, data->len) != 0)
+        cli_sess_finish (s, PH_EXIT_LOST, "out of memory");
 }
 
-static void s_on_exit (cli_sess_t *s, const ProtobufCBinaryData *payload)
+static void s_on_exit_message (cli_sess_t *s, const ProtobufCBinaryData *payload)
 {
-    char text[16];
-    uint64_t status;
-    size_t n = payload->len < sizeof text - 1 ? payload->len : sizeof text - 1;
-    memcpy (text, payload->data, n);
-    text[n] = 0;
-    ph_stream_flush_ack (s->stream);
-    if (ph_parse_uint (text, 0, 255, &status) != 0) {
-        cli_sess_finish (s, PH_EXIT_LOST,
-                         "session %s ended with an exit status '%s' that is not "
-                         "a number in 0..255",
-                         s->session_id, text);
-        return;
-    }
-    cli_sess_finish (s, (int)status, NULL);
-    if (s->interactive)
-        fprintf (stderr, "\r\nExiting session with sessionId: %s.\n", s->session_id);
+    size_t n = payload->len < sizeof s->exit_text - 1 ? payload->len : sizeof s->exit_text - 1;
+    memcpy (s->exit_text, payload->data, n);
+    s->exit_text[n] = 0;
+    s->exit_pending = true; /* once every byte before it is written */
 }
 
 static void s_on_stream (cli_sess_t *s, const ph_stream_data_t *msg)
@@ -166,11 +168,12 @@ static void s_on_stream (cli_sess_t *s, const ph_stream_data_t *msg)
         s_output (s, STDERR_FILENO, &msg->payload);
         break;
     case PORTHOLE__V1__STREAM_KIND__EXIT:
-        s_on_exit (s, &msg->payload);
+        s_on_exit_message (s, &msg->payload);
         break;
     default:
         break; /* nothing else flows from the agent to us */
     }
+    s_flush_output (s);
 }
 
 /* ---- input ------------------------------------------------------------- */
@@ -321,7 +324,7 @@ static size_t s_add_conn (zmq_pollitem_t *items, size_t n, cli_conn_t *conn)
 
 static void s_turn (cli_sess_t *s)
 {
-    zmq_pollitem_t items[6];
+    zmq_pollitem_t items[7];
     size_t n = s_add_conn (items, 0, s->api);
     if (s->data != s->api)
         n = s_add_conn (items, n, s->data);
@@ -332,7 +335,13 @@ static void s_turn (cli_sess_t *s)
         zmq_pollitem_t in = {NULL, STDIN_FILENO, ZMQ_POLLIN, 0};
         items[n++] = in;
     }
+    if (cli_outq_wait_fd (s->outq) >= 0) {
+        zmq_pollitem_t out = {NULL, cli_outq_wait_fd (s->outq), ZMQ_POLLOUT, 0};
+        items[n++] = out;
+    }
     zmq_poll (items, (int)n, CLI_TICK_MS);
+    if (!s->done)
+        s_flush_output (s);
     for (int sig_no; !s->done && (sig_no = cli_term_next_signal (s->term)) != 0;)
         s_on_signal (s, sig_no);
     if (!s->done)
@@ -352,7 +361,8 @@ static int s_run (cli_sess_t *s, const Porthole__V1__StartSessionReply *reply, c
     snprintf (s->session_id, sizeof s->session_id, "%s", reply->session_id);
     s->stream = ph_stream_new (s->session_id, s_stream_send, s);
     s->term = cli_term_new ();
-    if (!s->stream || !s->term)
+    s->outq = cli_outq_new ();
+    if (!s->stream || !s->term || !s->outq)
         return cli_error (PH_EXIT_API, "out of memory or file descriptors");
     ph_stream_set_keepalive (s->stream, true);
     if (s->interactive) {
@@ -389,6 +399,7 @@ static void s_cleanup (cli_sess_t *s)
 {
     int linger = s->ever_attached ? CLI_LINGER_MS : 0;
     cli_term_destroy (&s->term);
+    cli_outq_destroy (&s->outq);
     ph_stream_destroy (&s->stream);
     if (s->data != s->api)
         cli_conn_destroy (&s->data, linger);

@@ -180,6 +180,22 @@ void ph_stream_resend (ph_stream_t *self)
     self->progress_ms = ph_mono_ms ();
 }
 
+void ph_stream_adopt_send (ph_stream_t *self, uint64_t peer_ack)
+{
+    if (peer_ack < self->next_seq)
+        return;
+    s_on_ack (self, UINT64_MAX);
+    self->next_seq = peer_ack + 1;
+}
+
+void ph_stream_adopt_recv (ph_stream_t *self, uint64_t peer_seq)
+{
+    if (peer_seq <= self->recv_seq + 1)
+        return;
+    self->recv_seq = peer_seq - 1;
+    self->acked_seq = self->recv_seq;
+}
+
 void ph_stream_set_keepalive (ph_stream_t *self, bool on)
 {
     self->keepalive = on;

@@ -69,6 +69,14 @@ void ph_stream_flush_ack (ph_stream_t *self);
 /*  Resends every unacknowledged message now (after a reattach). */
 void ph_stream_resend (ph_stream_t *self);
 
+/*  Joining a stream whose other end is already under way (a new CLI process
+ *  resuming a session the agent has kept): when the peer's ack is ahead of
+ *  what we sent, drop what we keep and send after it; when the peer's seq
+ *  is ahead of what we delivered, expect it next. Messages skipped were
+ *  meant for an earlier client. */
+void ph_stream_adopt_send (ph_stream_t *self, uint64_t peer_ack);
+void ph_stream_adopt_recv (ph_stream_t *self, uint64_t peer_seq);
+
 /*  Sends an ACK every PH_STREAM_KEEPALIVE_MS even when idle. */
 void ph_stream_set_keepalive (ph_stream_t *self, bool on);
 

@@ -152,8 +152,36 @@ static void s_test_held_credit (void)
     free (ab);
 }
 
+/*  A new process joins a stream whose peer is at seq 500 / ack 300. */
+static void s_test_adopt (void)
+{
+    wire_t *ab = calloc (1, sizeof *ab), *ba = calloc (1, sizeof *ba);
+    ph_stream_t *cli = ph_stream_new ("s5", s_send, ab);
+    ph_stream_write (cli, PORTHOLE__V1__STREAM_KIND__RESIZE, "80x24", 5); /* seq 1: stale */
+    ph_stream_adopt_send (cli, 300);
+    CHECK (ph_stream_drained (cli) && ph_stream_sent_seq (cli) == 300);
+    ph_stream_write (cli, PORTHOLE__V1__STREAM_KIND__STDIN, "x", 1);
+    CHECK (ab->msgs[ab->count - 1].seq == 301);
+    ph_stream_adopt_send (cli, 10); /* behind: no change */
+    CHECK (ph_stream_sent_seq (cli) == 301);
+    ph_stream_adopt_recv (cli, 500);
+    ph_stream_data_t m = PORTHOLE__V1__STREAM_DATA__INIT;
+    m.session_id = "s5";
+    m.kind = PORTHOLE__V1__STREAM_KIND__STDOUT;
+    m.seq = 500;
+    m.credit = PH_STREAM_WINDOW;
+    CHECK (ph_stream_receive (cli, &m) == 1);
+    CHECK (ph_stream_recv_seq (cli) == 500);
+    for (int i = 0; i < ab->count; i++)
+        free (ab->bufs[i]);
+    ph_stream_destroy (&cli);
+    free (ab);
+    free (ba);
+}
+
 int main (void)
 {
+    s_test_adopt ();
     s_test_in_order_and_window ();
     s_test_loss_and_duplicates ();
     s_test_retransmit_timer ();
