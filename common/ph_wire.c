@@ -37,6 +37,8 @@ static const s_required_t s_required[] = {
     {PORTHOLE__V1__ENVELOPE__BODY_ATTACH_REPLY, {"session_id"}},
     {PORTHOLE__V1__ENVELOPE__BODY_DETACH, {"session_id"}},
     {PORTHOLE__V1__ENVELOPE__BODY_STREAM_DATA, {"session_id"}},
+    {PORTHOLE__V1__ENVELOPE__BODY_IAM, {"op"}},
+    {PORTHOLE__V1__ENVELOPE__BODY_IAM_REPLY, {"op"}},
 };
 
 static int s_fail (char *err, size_t errlen, const char *fmt, ...)
