@@ -250,9 +250,7 @@ class StackTest(unittest.TestCase):
             shutil.rmtree(stack.dir, ignore_errors=True)
 
     def tearDown(self):
-        failed = any(e for _, e in getattr(self._outcome, "errors", []) if e) or \
-            (hasattr(self._outcome, "result") and self._outcome.result.failures)
-        if failed:
+        if not getattr(self._outcome, "success", True):  # this test failed
             print(self.stack.logs())
 
     def shell(self, *extra, cols=80, rows=24):
