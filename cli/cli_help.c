@@ -203,9 +203,10 @@ static const char s_update_preferences[] =
     "  --idle-session-timeout MIN   end a session after MIN minutes without input\n"
     "                               (1..60; the cluster default is 20)\n"
     "  --max-session-duration MIN   end a session after MIN minutes (1..1440; 0: never)\n"
-    "  --run-as-enabled true|false  run sessions as the OS user named like the porthole user\n"
-    "  --run-as-default-user USER   OS user of sessions otherwise (default porthole-user;\n"
-    "                               never root)\n"
+    "  --run-as-enabled true|false  run each user's sessions as the OS account named by\n"
+    "                               their RunAs tag (porthole iam tag-user --tags RunAs=NAME)\n"
+    "  --run-as-default-user USER   OS user of sessions of users without one (default\n"
+    "                               porthole-user; never root)\n"
     "  --admin-rights true|false    give the default user sudo rights (default true)\n"
     "  --shell-profile COMMANDS     commands typed into every new shell first\n"
     "\n"
@@ -269,7 +270,7 @@ const char *cli_help_verb (const char *verb)
     for (size_t i = 0; i < sizeof s_texts / sizeof s_texts[0]; i++)
         if (strcmp (s_texts[i].verb, verb) == 0)
             return s_texts[i].text;
-    return NULL;
+    return cli_help_iam_verb (verb);
 }
 
 const char *cli_help_head (void)

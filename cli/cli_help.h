@@ -6,6 +6,10 @@
 /*  The help text of verb, or NULL for an unknown verb. */
 const char *cli_help_verb (const char *verb);
 
+/*  The help text of a verb of the iam and audit groups ("iam create-user"),
+ *  or NULL (cli_help_iam.c). cli_help_verb asks it too. */
+const char *cli_help_iam_verb (const char *verb);
+
 /*  The parts of `porthole --help` around the list of verbs. */
 const char *cli_help_head (void);
 const char *cli_help_tail (void);

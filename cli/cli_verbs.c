@@ -55,9 +55,8 @@ int cli_check_session_id (const char *verb, const char *id)
                             id);
 }
 
-/*  Connects, calls, prints the reply through to_json and view. */
-static int s_run (cli_ctx_t *ctx, ph_env_t *req, ph_body_t expect,
-                  json_t *(*to_json) (const ph_env_t *reply), const cli_view_t *view)
+int cli_run_request (cli_ctx_t *ctx, ph_env_t *req, ph_body_t expect,
+                     json_t *(*to_json) (const ph_env_t *reply), const cli_view_t *view)
 {
     cli_conn_t *conn;
     ph_env_t *reply = NULL;
@@ -147,8 +146,8 @@ int cli_verb_create_activation (cli_ctx_t *ctx, const cli_args_t *args)
     ph_env_t env = PH_ENV_INIT;
     env.body_case = PORTHOLE__V1__ENVELOPE__BODY_CREATE_ACTIVATION;
     env.create_activation = &req;
-    return s_run (ctx, &env, PORTHOLE__V1__ENVELOPE__BODY_CREATE_ACTIVATION_REPLY,
-                  s_activation_json, &s_activation_view);
+    return cli_run_request (ctx, &env, PORTHOLE__V1__ENVELOPE__BODY_CREATE_ACTIVATION_REPLY,
+                            s_activation_json, &s_activation_view);
 }
 
 /* ---- describe-instance-information ------------------------------------- */
@@ -221,8 +220,8 @@ int cli_verb_describe_instances (cli_ctx_t *ctx, const cli_args_t *args)
     ph_env_t env = PH_ENV_INIT;
     env.body_case = PORTHOLE__V1__ENVELOPE__BODY_DESCRIBE_INSTANCES;
     env.describe_instances = &req;
-    rc = s_run (ctx, &env, PORTHOLE__V1__ENVELOPE__BODY_DESCRIBE_INSTANCES_REPLY, s_instances_json,
-                &s_instance_view);
+    rc = cli_run_request (ctx, &env, PORTHOLE__V1__ENVELOPE__BODY_DESCRIBE_INSTANCES_REPLY,
+                          s_instances_json, &s_instance_view);
 out_free_filters:
     cli_filters_free (&filters);
     return rc;
@@ -250,8 +249,8 @@ int cli_verb_terminate_session (cli_ctx_t *ctx, const cli_args_t *args)
     ph_env_t env = PH_ENV_INIT;
     env.body_case = PORTHOLE__V1__ENVELOPE__BODY_TERMINATE_SESSION;
     env.terminate_session = &req;
-    return s_run (ctx, &env, PORTHOLE__V1__ENVELOPE__BODY_TERMINATE_SESSION_REPLY,
-                  s_terminated_json, &s_terminated_view);
+    return cli_run_request (ctx, &env, PORTHOLE__V1__ENVELOPE__BODY_TERMINATE_SESSION_REPLY,
+                            s_terminated_json, &s_terminated_view);
 }
 
 /* ---- describe-sessions ------------------------------------------------- */
@@ -330,8 +329,8 @@ int cli_verb_describe_sessions (cli_ctx_t *ctx, const cli_args_t *args)
         ph_env_t env = PH_ENV_INIT;
         env.body_case = PORTHOLE__V1__ENVELOPE__BODY_DESCRIBE_SESSIONS;
         env.describe_sessions = &req;
-        rc = s_run (ctx, &env, PORTHOLE__V1__ENVELOPE__BODY_DESCRIBE_SESSIONS_REPLY,
-                    s_sessions_json, &s_session_view);
+        rc = cli_run_request (ctx, &env, PORTHOLE__V1__ENVELOPE__BODY_DESCRIBE_SESSIONS_REPLY,
+                              s_sessions_json, &s_session_view);
     }
     cli_filters_free (&filters);
     return rc;

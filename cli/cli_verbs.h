@@ -11,12 +11,19 @@
 #include "cli.h"
 #include "cli_args.h"
 #include "cli_conn.h"
+#include "cli_output.h"
 #include "cli_profile.h"
 
 /*  Loads the profile and connects to its controller. Returns PH_EXIT_OK
  *  with *conn set (and creds filled when not NULL), or prints why not and
  *  returns the exit code. */
 int cli_connect (const cli_ctx_t *ctx, cli_conn_t **conn, cli_creds_t *creds);
+
+/*  Connects, sends req, expects a reply of body expect and prints it as
+ *  to_json makes it, through view. Returns an exit code. Blocks up to
+ *  ctx->timeout_s. */
+int cli_run_request (cli_ctx_t *ctx, ph_env_t *req, ph_body_t expect,
+                     json_t *(*to_json) (const ph_env_t *reply), const cli_view_t *view);
 
 int cli_verb_create_activation (cli_ctx_t *ctx, const cli_args_t *args);
 int cli_verb_describe_instances (cli_ctx_t *ctx, const cli_args_t *args);

@@ -7,6 +7,7 @@
  */
 #include "cli.h"
 #include "cli_args.h"
+#include "cli_group.h"
 #include "cli_help.h"
 #include "cli_output.h"
 #include "cli_profile.h"
@@ -20,15 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef int (cli_verb_fn) (cli_ctx_t *ctx, const cli_args_t *args);
-
-typedef struct {
-    const char *name;
-    cli_verb_fn *run;
-    const cli_opt_t *opts;
-    const char *summary;
-} cli_verb_t;
 
 static const cli_opt_t s_globals[] = {{"profile", 0},
                                       {"output", 0},
@@ -56,22 +48,33 @@ static const cli_opt_t s_update_prefs_opts[] = {{"idle-session-timeout", 0},
 
 static const cli_verb_t s_verbs[] = {
     {"configure", cli_verb_configure, s_configure_opts,
-     "write a profile (endpoint, server key) and make your key"},
+     "write a profile (endpoint, server key) and make your key", NULL},
     {"create-activation", cli_verb_create_activation, s_activation_opts,
-     "create an activation with which machines register"},
+     "create an activation with which machines register", NULL},
     {"describe-instance-information", cli_verb_describe_instances, s_instances_opts,
-     "list managed instances and whether they are online"},
+     "list managed instances and whether they are online", NULL},
     {"start-session", cli_verb_start_session, s_start_opts,
-     "open a shell on an instance, or run a --command there"},
-    {"resume-session", cli_verb_resume_session, s_session_id_opts, "reattach to a running session"},
-    {"terminate-session", cli_verb_terminate_session, s_session_id_opts, "end a session"},
+     "open a shell on an instance, or run a --command there", NULL},
+    {"resume-session", cli_verb_resume_session, s_session_id_opts, "reattach to a running session",
+     NULL},
+    {"terminate-session", cli_verb_terminate_session, s_session_id_opts, "end a session", NULL},
     {"describe-sessions", cli_verb_describe_sessions, s_sessions_opts,
-     "list active sessions or session history"},
-    {"get-preferences", cli_verb_get_preferences, s_no_opts, "show the session preferences"},
+     "list active sessions or session history", NULL},
+    {"get-preferences", cli_verb_get_preferences, s_no_opts, "show the session preferences", NULL},
     {"update-preferences", cli_verb_update_preferences, s_update_prefs_opts,
-     "change the session preferences"},
+     "change the session preferences", NULL},
 };
 #define CLI_NVERBS (sizeof s_verbs / sizeof s_verbs[0])
+
+static const cli_group_t *const s_groups[] = {&cli_iam_group, &cli_audit_group, NULL};
+
+static const cli_group_t *s_find_group (const char *name)
+{
+    for (size_t i = 0; s_groups[i]; i++)
+        if (strcmp (s_groups[i]->name, name) == 0)
+            return s_groups[i];
+    return NULL;
+}
 
 static const cli_verb_t *s_find_verb (const char *name)
 {
@@ -86,6 +89,8 @@ static int s_main_help (FILE *out)
     fputs (cli_help_head (), out);
     for (size_t i = 0; i < CLI_NVERBS; i++)
         fprintf (out, "  %-31s%s\n", s_verbs[i].name, s_verbs[i].summary);
+    for (size_t i = 0; s_groups[i]; i++)
+        fprintf (out, "  %-31s%s\n", s_groups[i]->name, s_groups[i]->summary);
     fputs (cli_help_tail (), out);
     return PH_EXIT_OK;
 }
@@ -126,6 +131,19 @@ static int s_help_verb (int argc, char **argv, int verb_at)
 {
     if (verb_at + 1 >= argc)
         return s_main_help (stdout);
+    const cli_group_t *group = s_find_group (argv[verb_at + 1]);
+    if (group && verb_at + 2 >= argc) {
+        cli_group_help (group, stdout);
+        return PH_EXIT_OK;
+    }
+    if (group) {
+        const cli_verb_t *v = cli_group_find (group, argv[verb_at + 2]);
+        if (!v)
+            return cli_usage_error (NULL, "'%s' is not a porthole %s command", argv[verb_at + 2],
+                                    group->name);
+        fputs (cli_help_verb (v->name), stdout);
+        return PH_EXIT_OK;
+    }
     const char *text = cli_help_verb (argv[verb_at + 1]);
     if (!text)
         return cli_usage_error (NULL, "'%s' is not a porthole command", argv[verb_at + 1]);
@@ -133,16 +151,11 @@ static int s_help_verb (int argc, char **argv, int verb_at)
     return PH_EXIT_OK;
 }
 
-static int s_run (int argc, char **argv)
+/*  Parses argv for verb (NULL: none given) at verb_at and runs it. */
+static int s_run_verb (const cli_verb_t *verb, int argc, char **argv, int verb_at)
 {
-    int verb_at = cli_args_find_verb (argc, argv, s_globals);
-    const cli_verb_t *verb = verb_at > 0 ? s_find_verb (argv[verb_at]) : NULL;
     cli_args_t args;
     char err[512];
-    if (verb_at > 0 && strcmp (argv[verb_at], "help") == 0)
-        return s_help_verb (argc, argv, verb_at);
-    if (verb_at > 0 && !verb)
-        return cli_usage_error (NULL, "'%s' is not a porthole command", argv[verb_at]);
     if (cli_args_parse (&args, argc, argv, verb_at, s_globals, verb ? verb->opts : NULL, err,
                         sizeof err) != 0)
         return cli_usage_error (verb ? verb->name : NULL, "%s", err);
@@ -160,6 +173,43 @@ static int s_run (int argc, char **argv)
     ctx.verb = verb->name;
     int rc = s_globals_to_ctx (&ctx, &args);
     return rc != PH_EXIT_OK ? rc : verb->run (&ctx, &args);
+}
+
+/*  "porthole iam ...": finds the group's verb; without one, the group's
+ *  help (on stdout for --help, else on stderr as a usage error). */
+static int s_run_group (const cli_group_t *group, int argc, char **argv, int group_at)
+{
+    char *words[CLI_ARGV_MAX];
+    int nwords = 0;
+    const cli_verb_t *verb;
+    char err[512];
+    if (cli_group_resolve (group, argc, argv, group_at, s_globals, words, &nwords, &verb, err,
+                           sizeof err) != 0)
+        return cli_usage_error (group->name, "%s", err);
+    if (verb)
+        return s_run_verb (verb, nwords, words, group_at);
+    for (int i = 1; i < argc; i++)
+        if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0) {
+            cli_group_help (group, stdout);
+            return PH_EXIT_OK;
+        }
+    return cli_usage_error (group->name, "porthole %s needs a command, e.g. porthole %s %s",
+                            group->name, group->name,
+                            group->verbs[0].name + strlen (group->name) + 1);
+}
+
+static int s_run (int argc, char **argv)
+{
+    int verb_at = cli_args_find_verb (argc, argv, s_globals);
+    if (verb_at > 0 && strcmp (argv[verb_at], "help") == 0)
+        return s_help_verb (argc, argv, verb_at);
+    const cli_group_t *group = verb_at > 0 ? s_find_group (argv[verb_at]) : NULL;
+    if (group)
+        return s_run_group (group, argc, argv, verb_at);
+    const cli_verb_t *verb = verb_at > 0 ? s_find_verb (argv[verb_at]) : NULL;
+    if (verb_at > 0 && !verb)
+        return cli_usage_error (NULL, "'%s' is not a porthole command", argv[verb_at]);
+    return s_run_verb (verb, argc, argv, verb_at);
 }
 
 int main (int argc, char **argv)

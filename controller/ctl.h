@@ -18,6 +18,11 @@
  *    ctl_relay.c      routes, StreamData relay, Detach, route housekeeping
  *    ctl_api.c        authorisation, CreateActivation, preferences
  *    ctl_store.c      Redis writes shared by several modules (Lua scripts)
+ *    ctl_principal.c  the caller's principal (admin, tags, policies) per request
+ *    ctl_iam.c        IAM ops on users and keys; op dispatch
+ *    ctl_iam_policy.c IAM ops on policies, SimulatePrincipalPolicy
+ *    ctl_audit.c      the audit trail: hash chain, queued appends
+ *    ctl_audit_query.c LookupEvents, Verify
  */
 #ifndef CTL_H
 #define CTL_H
@@ -26,6 +31,7 @@
 #include "ph_errors.h"
 #include "ph_keys.h"
 #include "ph_log.h"
+#include "ph_policy.h"
 #include "ph_redis.h"
 #include "ph_util.h"
 #include "ph_wire.h"
@@ -67,6 +73,9 @@
 #define CTL_HEARTBEAT_MIN_MS   1000  /* the agent clamps to the same range */
 #define CTL_HEARTBEAT_MAX_MS   300000
 #define CTL_DEFAULT_RUN_AS     "porthole-user"
+#define CTL_ACTION_MAX         64    /* "iam:SimulatePrincipalPolicy" */
+#define CTL_RESOURCE_MAX       192   /* "session/<sid>", "instance/<id>", "user/<name>" */
+#define CTL_POLICY_IDLE_MS     60000 /* unused parsed policies are dropped after this */
 
 /* ---- wire error codes (docs/architecture.md "Messages") ---------------- */
 
@@ -126,11 +135,15 @@ typedef struct {
     uint8_t client_rid[PH_ROUTING_MAX];
     size_t client_rid_len;
     char client_user[CTL_NAME_MAX];
+    char client_key[PH_Z85_KEY_LEN + 1]; /* the CURVE key it attached with */
     uint64_t last_client_mono;
     ctl_req_t *pending_attach; /* Attach waiting for SessionOpened */
     uint64_t attach_deadline_mono;
     uint64_t ended_mono; /* 0 while the session lives */
 } ctl_route_t;
+
+typedef struct _ctl_principal_t ctl_principal_t;
+typedef struct _ctl_audit_t ctl_audit_t;
 
 typedef struct _ctl_t {
     ctl_options_t opt;
@@ -145,7 +158,8 @@ typedef struct _ctl_t {
     zsock_t *clients;
     ph_redis_t *redis;
     zhashx_t *key_cache;    /* Z85 -> identity text, with expiry */
-    zhashx_t *user_cache;   /* user name -> admin flag, with expiry */
+    zhashx_t *policy_cache; /* "name\nsha256" -> parsed policy (ctl_principal.c) */
+    ctl_audit_t *audit;     /* the audit trail writer (ctl_audit.c) */
     zhashx_t *instances;    /* instance id -> ctl_instance_t */
     zhashx_t *routes;       /* session id -> ctl_route_t */
     zhashx_t *enroll_fails; /* peer address -> failure counter */
@@ -161,7 +175,8 @@ typedef struct {
     ph_wire_rx_t *rx;
     ph_env_t *env; /* owned; a handler that keeps it sets this to NULL */
     ctl_peer_t peer;
-    char name[PH_USER_ID_MAX]; /* instance id, user name or Z85 key */
+    char name[PH_USER_ID_MAX];    /* instance id, user name or Z85 key */
+    char key[PH_Z85_KEY_LEN + 1]; /* users: the CURVE key of the connection */
 } ctl_msg_t;
 
 /*  A request in flight through Redis callbacks: who to answer, what they
@@ -174,8 +189,15 @@ struct _ctl_req_t {
     uint64_t request_id;
     ctl_peer_t peer;
     char name[PH_USER_ID_MAX];
-    char addr[64]; /* peer address, for rate limits and logs */
+    char key[PH_Z85_KEY_LEN + 1]; /* users: the CURVE key of the connection */
+    char addr[64];                /* peer address, for rate limits and logs */
     bool admin;
+    ctl_principal_t *principal; /* users' API calls: loaded before the handler */
+    /* audit: when audit is set, the reply or failure appends one event */
+    bool audit;
+    bool denied; /* authorisation (or a token, an activation) said no */
+    char action[CTL_ACTION_MAX];
+    char resource[CTL_RESOURCE_MAX];
     ph_env_t *env; /* the request, owned */
     void (*api) (ctl_req_t *req);
     /* scratch used by handlers across callbacks */
@@ -211,6 +233,9 @@ zsock_t *ctl_sock (ctl_t *self, ctl_port_t port);
 /*  Remembers (for CTL_CACHE_TTL_MS) that key_z85 maps to identity, e.g.
  *  right after an enrollment wrote it. */
 void ctl_cache_key (ctl_t *self, const char *key_z85, const char *identity);
+
+/*  Forgets what ZAP cached for key_z85 (a key added or removed). */
+void ctl_cache_forget (ctl_t *self, const char *key_z85);
 
 /* ---- ctl_req.c --------------------------------------------------------- */
 
@@ -257,16 +282,26 @@ void ctl_log_reply (ph_redis_t *redis, ph_reply_t *reply, void *arg);
 
 /* ---- ctl_api.c --------------------------------------------------------- */
 
-/*  THE authorisation decision (to be replaced by IAM policies). True when
- *  the user of req may perform action on resource; owner is the session's
- *  owner for session resources, else NULL. */
+/*  THE authorisation decision. True when the user of req (its principal
+ *  loaded) may perform action on resource: admins always, others when
+ *  their attached policies allow it (ph_policy_evaluate). owner is the
+ *  session's owner for session resources, else NULL; rtags the target
+ *  instance's tags (may be NULL). why (may be NULL) gets the reason of a
+ *  denial, e.g. "no statement allows it". */
 bool ctl_authorize (const ctl_req_t *req, const char *action, const char *resource,
-                    const char *owner);
+                    const char *owner, const ph_policy_kv_t *rtags, size_t n_rtags, char *why,
+                    size_t whylen);
 
-/*  ctl_authorize, answering AccessDenied and destroying the request when
- *  it says no. */
+/*  ctl_authorize, recording action and resource for the audit event, and
+ *  answering AccessDenied and destroying the request when it says no. */
 bool ctl_req_authorize (ctl_req_t **req_p, const char *action, const char *resource,
                         const char *owner);
+bool ctl_req_authorize_tags (ctl_req_t **req_p, const char *action, const char *resource,
+                             const char *owner, const ph_policy_kv_t *rtags, size_t n_rtags);
+
+/*  Parses a stored "k=v,..." tag list into kv pointing into tags (both
+ *  hold PH_TAGS_MAX). Returns the count (0 for bad or empty text). */
+size_t ctl_tags_to_kv (const char *text, ph_tag_t *tags, ph_policy_kv_t *kv);
 
 void ctl_api_create_activation (ctl_req_t *req);
 void ctl_api_get_preferences (ctl_req_t *req);
@@ -326,6 +361,10 @@ ctl_route_t *ctl_route_find (ctl_t *ctl, const char *sid);
 /*  The route of sid, created for instance_id when missing. */
 ctl_route_t *ctl_route_ensure (ctl_t *ctl, const char *sid, const char *instance_id);
 
+/*  Detaches every client of user name (key NULL) or of that one key: a
+ *  removed user or key relays nothing more through this controller. */
+void ctl_relay_drop_clients (ctl_t *ctl, const char *name, const char *key);
+
 /*  Points the route at the client of req (its routing id and user). */
 void ctl_route_attach_client (ctl_route_t *route, const ctl_req_t *req);
 
@@ -368,5 +407,86 @@ void ctl_store_refresh_controller (ctl_t *ctl);
 /*  Trims history older than CTL_HISTORY_KEEP_S and fails sessions that
  *  stayed Connecting longer than CTL_CONNECTING_MAX_MS. */
 void ctl_store_maintenance (ctl_t *ctl);
+
+/* ---- ctl_principal.c ----------------------------------------------------- */
+
+/*  Loads the principal of req (a user's API call) in one Redis round trip
+ *  and then calls req->api, or answers AccessDenied when the key or the
+ *  user was removed. Takes req. */
+void ctl_principal_load (ctl_req_t *req);
+
+/*  A principal from its parts (the reply of a Lua script): admin flag,
+ *  stored tags "k=v,...", and a flat [name, document, ...] array of its
+ *  attached policies. Never NULL. */
+ctl_principal_t *ctl_principal_new (ctl_t *ctl, const char *name, bool admin, const char *tags,
+                                    const ph_reply_t *docs);
+void ctl_principal_destroy (ctl_principal_t **self_p);
+bool ctl_principal_admin (const ctl_principal_t *self);
+/*  The value of the user's tag key, or NULL. */
+const char *ctl_principal_tag (const ctl_principal_t *self, const char *key);
+
+/*  The decision for action on resource; fills res (policy/sid borrowed
+ *  from the principal). A policy that no longer parses denies everything
+ *  (res->policy names it, res->sid is NULL, why says so). */
+ph_policy_decision_t ctl_principal_evaluate (const ctl_principal_t *self, const char *action,
+                                             const char *resource, const char *source_ip,
+                                             const char *owner, const ph_policy_kv_t *rtags,
+                                             size_t n_rtags, ph_policy_result_t *res, char *why,
+                                             size_t whylen);
+
+/*  Housekeeping: drops parsed policies unused for CTL_POLICY_IDLE_MS. */
+void ctl_principal_tick (ctl_t *ctl);
+zhashx_t *ctl_principal_cache_new (void);
+
+/* ---- ctl_iam.c / ctl_iam_policy.c ------------------------------------- */
+
+/*  IamRequest: checks the op and its fields, authorises iam:OP, runs it. */
+void ctl_iam_request (ctl_req_t *req);
+
+/*  The ops of ctl_iam_policy.c, called by ctl_iam_request after the
+ *  fields were checked and the call authorised. */
+void ctl_iam_create_policy (ctl_req_t *req);
+void ctl_iam_delete_policy (ctl_req_t *req);
+void ctl_iam_get_policy (ctl_req_t *req);
+void ctl_iam_list_policies (ctl_req_t *req);
+void ctl_iam_attach_policy (ctl_req_t *req);
+void ctl_iam_detach_policy (ctl_req_t *req);
+void ctl_iam_simulate (ctl_req_t *req);
+
+/*  Sends IamReply (op copied from the request) and destroys req. */
+void ctl_iam_reply (ctl_req_t **req_p, Porthole__V1__IamReply *body);
+
+/* ---- ctl_audit.c -------------------------------------------------------- */
+
+#define CTL_AUDIT_ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+#define CTL_AUDIT_HASH_LEN  64
+
+ctl_audit_t *ctl_audit_new (ctl_t *ctl);
+void ctl_audit_destroy (ctl_audit_t **self_p);
+
+/*  Queues one event (copied); it is appended to ph:audit soon, chained to
+ *  the event before it. Never blocks. */
+void ctl_audit_add (ctl_t *ctl, const char *principal, const char *source_ip, const char *action,
+                    const char *resource, bool allow, uint64_t request_id, const char *result);
+
+/*  The event of req (req->audit set) with result "Success" or a code. */
+void ctl_audit_req (const ctl_req_t *req, const char *result);
+
+/*  Redis (re)connected: load the head; housekeeping: send what waits. */
+void ctl_audit_on_connected (ctl_t *ctl);
+void ctl_audit_tick (ctl_t *ctl);
+
+/*  True when nothing is queued or in flight (for the drain at exit). */
+bool ctl_audit_idle (const ctl_t *ctl);
+
+/*  Writes the lowercase hex SHA-256 of the event's chained fields to out
+ *  (CTL_AUDIT_HASH_LEN + 1 bytes). fields: time_ms, principal, source_ip,
+ *  action, resource, decision, request_id, result. */
+void ctl_audit_hash (const char *prev_hash, const char *const fields[8], char *out);
+
+/* ---- ctl_audit_query.c ------------------------------------------------- */
+
+void ctl_audit_lookup (ctl_req_t *req);
+void ctl_audit_verify (ctl_req_t *req);
 
 #endif

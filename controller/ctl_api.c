@@ -1,11 +1,12 @@
 /*  ctl_api: authorisation, activations and session preferences.
  *
  *  ctl_authorize is the one place that decides who may do what; every
- *  handler asks it before acting. This stage knows two kinds of user
- *  (docs/architecture.md "Authorisation"): admins may do everything; other
- *  users may use the read-only calls, start sessions (which are then
- *  theirs) and act on the sessions they own. IAM-style policies will
- *  replace the body of this function, not its callers.
+ *  handler asks it before acting (docs/architecture.md "Authorisation"):
+ *  users with admin=1 (the bootstrap admin) may do everything; everyone
+ *  else is evaluated against their attached IAM-style policies
+ *  (ph_policy_evaluate, default deny, an explicit Deny wins) with the
+ *  request context {user name, source address, user tags, the target
+ *  instance's tags, the session's owner}.
  */
 #include "ctl.h"
 
@@ -28,40 +29,55 @@
 
 /* ---- authorisation ----------------------------------------------------- */
 
-static bool s_read_only (const char *action)
+/*  The peer address without the port, for source:Ip conditions. ZeroMQ's
+ *  Peer-Address property is the bare address already; "?" means unknown. */
+static const char *s_source_ip (const ctl_req_t *req)
 {
-    static const char *actions[] = {"instance:DescribeInstances", "session:DescribeSessions",
-                                    "preferences:GetPreferences"};
-    for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
-        if (strcmp (action, actions[i]) == 0)
-            return true;
-    return false;
+    return strcmp (req->addr, "?") ? req->addr : NULL;
 }
 
 bool ctl_authorize (const ctl_req_t *req, const char *action, const char *resource,
-                    const char *owner)
+                    const char *owner, const ph_policy_kv_t *rtags, size_t n_rtags, char *why,
+                    size_t whylen)
 {
-    (void)resource;
-    if (req->peer != CTL_PEER_USER)
+    char none[PH_POLICY_WHY_MAX];
+    if (!why) {
+        why = none;
+        whylen = sizeof none;
+    }
+    snprintf (why, whylen, "%s", PH_POLICY_WHY_NO_STATEMENT);
+    if (req->peer != CTL_PEER_USER || !req->principal)
         return false;
-    if (req->admin || s_read_only (action))
+    if (ctl_principal_admin (req->principal))
         return true;
-    if (strcmp (action, "session:StartSession") == 0)
-        return true; /* the new session belongs to the caller */
-    return owner && strcmp (owner, req->name) == 0;
+    ph_policy_result_t res;
+    return ctl_principal_evaluate (req->principal, action, resource, s_source_ip (req), owner,
+                                   rtags, n_rtags, &res, why, whylen) == PH_POLICY_ALLOW;
+}
+
+bool ctl_req_authorize_tags (ctl_req_t **req_p, const char *action, const char *resource,
+                             const char *owner, const ph_policy_kv_t *rtags, size_t n_rtags)
+{
+    ctl_req_t *req = *req_p;
+    char why[PH_POLICY_WHY_MAX];
+    if (action != req->action)
+        snprintf (req->action, sizeof req->action, "%s", action);
+    if (resource != req->resource)
+        snprintf (req->resource, sizeof req->resource, "%s", resource);
+    if (ctl_authorize (req, action, resource, owner, rtags, n_rtags, why, sizeof why))
+        return true;
+    req->denied = true;
+    ph_warn ("audit: denied %s %s on %s (%s)", req->name, action, resource, why);
+    ctl_req_fail (req_p, CTL_E_ACCESS_DENIED,
+                  "porthole: AccessDenied: user %s may not %s on %s (%s)", req->name, action,
+                  resource, why);
+    return false;
 }
 
 bool ctl_req_authorize (ctl_req_t **req_p, const char *action, const char *resource,
                         const char *owner)
 {
-    ctl_req_t *req = *req_p;
-    if (ctl_authorize (req, action, resource, owner))
-        return true;
-    ph_warn ("audit: denied %s %s on %s", req->name, action, resource);
-    ctl_req_fail (req_p, CTL_E_ACCESS_DENIED,
-                  "porthole: AccessDenied: user %s may not %s on %s (no statement allows it)",
-                  req->name, action, resource);
-    return false;
+    return ctl_req_authorize_tags (req_p, action, resource, owner, NULL, 0);
 }
 
 /* ---- CreateActivation ---------------------------------------------------- */
@@ -172,7 +188,7 @@ static bool s_activation_request_valid (ctl_req_t **req_p)
 
 void ctl_api_create_activation (ctl_req_t *req)
 {
-    if (!ctl_req_authorize (&req, "activation:CreateActivation", "activation/*", NULL))
+    if (!ctl_req_authorize (&req, "activation:CreateActivation", "*", NULL))
         return;
     if (!s_activation_request_valid (&req))
         return;
@@ -274,7 +290,7 @@ static void s_on_prefs (ph_redis_t *redis, ph_reply_t *reply, void *arg)
 
 void ctl_api_get_preferences (ctl_req_t *req)
 {
-    if (!ctl_req_authorize (&req, "preferences:GetPreferences", "preferences", NULL))
+    if (!ctl_req_authorize (&req, "preferences:GetPreferences", "*", NULL))
         return;
     int rc = ph_redis_cmd (req->ctl->redis, s_on_prefs, req, "HGETALL ph:prefs");
     ctl_req_queued (&req, rc);
@@ -338,7 +354,7 @@ static bool s_pref_arg (const char *field, const Porthole__V1__Preferences *p, c
 
 void ctl_api_update_preferences (ctl_req_t *req)
 {
-    if (!ctl_req_authorize (&req, "preferences:UpdatePreferences", "preferences", NULL))
+    if (!ctl_req_authorize (&req, "preferences:UpdatePreferences", "*", NULL))
         return;
     Porthole__V1__UpdatePreferencesRequest *r = req->env->update_preferences;
     Porthole__V1__Preferences empty = PORTHOLE__V1__PREFERENCES__INIT;

@@ -6,6 +6,7 @@
  *  unspent, returns the session and the preferences. A Connecting session
  *  gets its OpenSession now and the Attach waits (at most 10 s, see
  *  ctl_relay_tick) for SessionOpened; a live one is answered at once.
+ *  Attach (token use) and SessionEnded are audit events.
  */
 #include "ctl.h"
 
@@ -23,6 +24,7 @@ static const char s_attach_lua[] =
 
 static void s_fail_token (ctl_req_t **req_p, const char *sid)
 {
+    (*req_p)->denied = true;
     ctl_req_fail (req_p, CTL_E_INVALID_TOKEN,
                   "porthole: token expired or already used; run porthole resume-session "
                   "--session-id %.96s",
@@ -65,7 +67,9 @@ static int s_open_session (ctl_req_t *req, const ph_reply_t *sess, const ph_repl
     body.max_duration_s =
         ctl->opt.max_duration_s ? ctl->opt.max_duration_s : prefs.max_session_duration_min * 60;
     body.admin_rights = prefs.admin_rights;
-    body.create_user = strcmp (run_as, CTL_DEFAULT_RUN_AS) == 0;
+    const char *create = ph_reply_field (sess, "create_user");
+    body.create_user =
+        create ? strcmp (create, "1") == 0 : strcmp (run_as, CTL_DEFAULT_RUN_AS) == 0;
     ph_env_t env = PH_ENV_INIT;
     env.version = PH_WIRE_VERSION;
     env.body_case = PORTHOLE__V1__ENVELOPE__BODY_OPEN_SESSION;
@@ -135,6 +139,9 @@ void ctl_attach_on_attach (ctl_t *ctl, ctl_msg_t *msg)
 {
     ctl_req_t *req = ctl_req_new (ctl, msg);
     const Porthole__V1__Attach *at = req->env->attach;
+    req->audit = true; /* token use */
+    snprintf (req->action, sizeof req->action, "session:Attach");
+    snprintf (req->resource, sizeof req->resource, "session/%.96s", at->session_id);
     if (!ctl_session_id_valid (at->session_id) ||
         ph_token_verify (ctl->secret, ctl->secret_len, at->token, at->session_id, req->name,
                          ph_now_ms ()) != 0) {
@@ -173,6 +180,12 @@ void ctl_attach_on_ended (ctl_t *ctl, ctl_msg_t *msg)
              e->failed ? "Failed" : "Terminated", msg->name, (int)e->exit_code, reason);
     ctl_store_end_session (ctl, e->session_id, msg->name, e->failed ? "Failed" : "Terminated",
                            !e->failed, e->exit_code, reason, NULL, NULL);
+    char principal[CTL_IID_MAX + 16], resource[CTL_RESOURCE_MAX];
+    const char *addr = zmq_msg_gets (&msg->rx->frame, "Peer-Address");
+    snprintf (principal, sizeof principal, "instance:%.24s", msg->name);
+    snprintf (resource, sizeof resource, "session/%.96s", e->session_id);
+    ctl_audit_add (ctl, principal, addr ? addr : "?", "session:SessionEnded", resource, true,
+                   msg->env->request_id, e->failed ? CTL_E_SESSION_FAILED : "Success");
     ctl_route_t *route = ctl_route_find (ctl, e->session_id);
     if (route && strcmp (route->instance_id, msg->name) == 0)
         ctl_route_end (ctl, e->session_id, reason);

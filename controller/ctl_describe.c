@@ -239,7 +239,7 @@ static const char *s_instance_filter_error (const Porthole__V1__Filter *f)
 
 void ctl_describe_instances (ctl_req_t *req)
 {
-    if (!ctl_req_authorize (&req, "instance:DescribeInstances", "instance/*", NULL))
+    if (!ctl_req_authorize (&req, "instance:DescribeInstanceInformation", "instance/*", NULL))
         return;
     const Porthole__V1__DescribeInstancesRequest *r = req->env->describe_instances;
     ctl_argv_t a;

@@ -128,6 +128,7 @@ static void s_enroll_refuse (ctl_req_t **req_p, const char *fmt, ...)
         f->failures = 0;
     }
     f->failures++;
+    req->denied = true;
     char text[PH_ERRTEXT_MAX];
     va_list ap;
     va_start (ap, fmt);
@@ -155,6 +156,7 @@ static void s_enroll_reply (ctl_req_t **req_p)
     char identity[PH_USER_ID_MAX];
     snprintf (identity, sizeof identity, "instance:%s", req->iid);
     ctl_cache_key (req->ctl, req->name, identity);
+    snprintf (req->resource, sizeof req->resource, "instance/%s", req->iid);
     ph_info ("audit: instance %s enrolled from %s with activation %s", req->iid, req->addr,
              req->env->enroll->activation_id);
     Porthole__V1__EnrollReply body = PORTHOLE__V1__ENROLL_REPLY__INIT;
@@ -305,8 +307,12 @@ void ctl_registry_on_enroll (ctl_t *ctl, ctl_msg_t *msg)
 {
     ctl_req_t *req = ctl_req_new (ctl, msg);
     Porthole__V1__Enroll *e = req->env->enroll;
+    req->audit = true;
+    snprintf (req->action, sizeof req->action, "activation:Enroll");
+    snprintf (req->resource, sizeof req->resource, "activation/%.64s", e->activation_id);
     if (s_enroll_throttled (ctl, req->addr)) {
         ph_warn ("audit: enrollment from %s throttled", req->addr);
+        req->denied = true;
         ctl_req_fail (&req, CTL_E_THROTTLED,
                       "porthole: too many failed enrollments from %s; wait a minute, then check "
                       "the activation id and code",

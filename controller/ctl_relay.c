@@ -37,6 +37,7 @@ void ctl_route_attach_client (ctl_route_t *route, const ctl_req_t *req)
     memcpy (route->client_rid, req->rid, req->rid_len);
     route->client_rid_len = req->rid_len;
     snprintf (route->client_user, sizeof route->client_user, "%.64s", req->name);
+    snprintf (route->client_key, sizeof route->client_key, "%s", req->key);
     route->has_client = true;
     route->last_client_mono = ph_mono_ms ();
 }
@@ -111,6 +112,14 @@ void ctl_relay_from_agent (ctl_t *ctl, ctl_msg_t *msg)
     if (ph_wire_forward (ctl->clients, route->client_rid, route->client_rid_len, msg->rx) != 0 &&
         zmq_errno () == EHOSTUNREACH)
         s_client_gone (ctl, route, "is unreachable");
+}
+
+void ctl_relay_drop_clients (ctl_t *ctl, const char *name, const char *key)
+{
+    for (ctl_route_t *route = zhashx_first (ctl->routes); route; route = zhashx_next (ctl->routes))
+        if (route->has_client && strcmp (route->client_user, name) == 0 &&
+            (!key || strcmp (route->client_key, key) == 0))
+            s_client_gone (ctl, route, key ? "lost its key" : "was deleted");
 }
 
 void ctl_relay_on_detach (ctl_t *ctl, ctl_msg_t *msg)

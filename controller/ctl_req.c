@@ -6,7 +6,8 @@
  *  passes it as the callback argument, and ends every path with exactly
  *  one ctl_req_reply or ctl_req_fail, which also free it. Redis trouble is
  *  answered too (Unavailable / InternalError): a client never waits for a
- *  reply that will not come.
+ *  reply that will not come. A request marked for the audit (req->audit)
+ *  appends its event there, with the result it was answered.
  */
 #include "ctl.h"
 
@@ -27,6 +28,7 @@ ctl_req_t *ctl_req_new (ctl_t *ctl, ctl_msg_t *msg)
     req->request_id = req->env ? req->env->request_id : 0;
     req->peer = msg->peer;
     snprintf (req->name, sizeof req->name, "%s", msg->name);
+    snprintf (req->key, sizeof req->key, "%s", msg->key);
     const char *addr = msg->rx->has_frame ? zmq_msg_gets (&msg->rx->frame, "Peer-Address") : NULL;
     snprintf (req->addr, sizeof req->addr, "%s", addr ? addr : "?");
     return req;
@@ -38,6 +40,7 @@ void ctl_req_destroy (ctl_req_t **req_p)
         return;
     ctl_req_t *req = *req_p;
     ph_wire_free (&req->env);
+    ctl_principal_destroy (&req->principal);
     if (req->data && req->data_free)
         req->data_free (req->data);
     free (req);
@@ -58,6 +61,8 @@ void ctl_req_reply (ctl_req_t **req_p, ph_env_t *env)
                             PH_MSG_MAX);
     else if (rc)
         ph_debug ("reply to %s dropped (peer gone or queue full)", req->name);
+    if (req->audit)
+        ctl_audit_req (req, rc == PH_ETOOBIG ? CTL_E_INVALID_REQUEST : "Success");
     ctl_req_destroy (req_p);
 }
 
@@ -72,6 +77,8 @@ void ctl_req_fail (ctl_req_t **req_p, const char *code, const char *fmt, ...)
     ph_debug ("%s %s: %s", code, req->name, text);
     ph_wire_send_error (ctl_sock (req->ctl, req->port), req->rid, req->rid_len, req->request_id,
                         code, "%s", text);
+    if (req->audit)
+        ctl_audit_req (req, code);
     ctl_req_destroy (req_p);
 }
 

@@ -3,9 +3,11 @@
  *  Order matters at start-up: the ZAP handler is bound first (libzmq would
  *  otherwise accept any CURVE key), then both ROUTERs get their CURVE and
  *  ZAP options and bind. ZAP maps each client key to an identity via
- *  ph:key:{Z85} (async GET, cached 10 s): "instance:mi-...", "user:NAME"
- *  or, for a key nobody registered, "key:Z85" so that such a peer gets a
- *  clear answer instead of a silent handshake failure.
+ *  ph:key:{Z85} (async GET, cached 10 s): "instance:mi-...",
+ *  "user:NAME:Z85" (the key too, so that each API call can check that the
+ *  key is still registered) or, for a key nobody registered, "key:Z85" so
+ *  that such a peer gets a clear answer instead of a silent handshake
+ *  failure. A user's API call first loads its principal (ctl_principal.c).
  *
  *  Every frame goes through ph_wire_recv (decode + validate), then through
  *  the dispatch table below, which says which peer may send which body on
@@ -24,18 +26,13 @@ typedef struct {
 } s_cache_entry_t;
 
 typedef struct {
-    bool exists;
-    bool admin;
-    uint64_t expires_mono;
-} s_user_entry_t;
-
-typedef struct {
     ctl_port_t port;
     ph_body_t body;
     ctl_peer_t peer;
     bool needs_hello; /* an instance must have said Hello to this process */
     ctl_msg_fn *on_msg;
-    ctl_api_fn *on_api; /* client API: the user record is loaded first */
+    ctl_api_fn *on_api; /* client API: the principal is loaded first */
+    const char *action; /* client API: the action audited when no handler names one */
 } s_route_t;
 
 #define B(x) PORTHOLE__V1__ENVELOPE__BODY_##x
@@ -43,26 +40,39 @@ typedef struct {
 static void s_on_agent_error (ctl_t *ctl, ctl_msg_t *msg);
 
 static const s_route_t s_routes[] = {
-    {CTL_PORT_AGENTS, B (ENROLL), CTL_PEER_KEY, false, ctl_registry_on_enroll, NULL},
-    {CTL_PORT_AGENTS, B (HELLO), CTL_PEER_INSTANCE, false, ctl_registry_on_hello, NULL},
-    {CTL_PORT_AGENTS, B (HEARTBEAT), CTL_PEER_INSTANCE, true, ctl_registry_on_heartbeat, NULL},
-    {CTL_PORT_AGENTS, B (SESSION_OPENED), CTL_PEER_INSTANCE, true, ctl_attach_on_opened, NULL},
-    {CTL_PORT_AGENTS, B (SESSION_ENDED), CTL_PEER_INSTANCE, true, ctl_attach_on_ended, NULL},
-    {CTL_PORT_AGENTS, B (STREAM_DATA), CTL_PEER_INSTANCE, true, ctl_relay_from_agent, NULL},
-    {CTL_PORT_AGENTS, B (ERROR), CTL_PEER_INSTANCE, false, s_on_agent_error, NULL},
-    {CTL_PORT_CLIENTS, B (CREATE_ACTIVATION), CTL_PEER_USER, false, NULL,
-     ctl_api_create_activation},
-    {CTL_PORT_CLIENTS, B (DESCRIBE_INSTANCES), CTL_PEER_USER, false, NULL, ctl_describe_instances},
-    {CTL_PORT_CLIENTS, B (START_SESSION), CTL_PEER_USER, false, NULL, ctl_sessions_start},
-    {CTL_PORT_CLIENTS, B (RESUME_SESSION), CTL_PEER_USER, false, NULL, ctl_sessions_resume},
-    {CTL_PORT_CLIENTS, B (TERMINATE_SESSION), CTL_PEER_USER, false, NULL, ctl_sessions_terminate},
-    {CTL_PORT_CLIENTS, B (DESCRIBE_SESSIONS), CTL_PEER_USER, false, NULL, ctl_describe_sessions},
-    {CTL_PORT_CLIENTS, B (GET_PREFERENCES), CTL_PEER_USER, false, NULL, ctl_api_get_preferences},
+    {CTL_PORT_AGENTS, B (ENROLL), CTL_PEER_KEY, false, ctl_registry_on_enroll, NULL, NULL},
+    {CTL_PORT_AGENTS, B (HELLO), CTL_PEER_INSTANCE, false, ctl_registry_on_hello, NULL, NULL},
+    {CTL_PORT_AGENTS, B (HEARTBEAT), CTL_PEER_INSTANCE, true, ctl_registry_on_heartbeat, NULL,
+     NULL},
+    {CTL_PORT_AGENTS, B (SESSION_OPENED), CTL_PEER_INSTANCE, true, ctl_attach_on_opened, NULL,
+     NULL},
+    {CTL_PORT_AGENTS, B (SESSION_ENDED), CTL_PEER_INSTANCE, true, ctl_attach_on_ended, NULL, NULL},
+    {CTL_PORT_AGENTS, B (STREAM_DATA), CTL_PEER_INSTANCE, true, ctl_relay_from_agent, NULL, NULL},
+    {CTL_PORT_AGENTS, B (ERROR), CTL_PEER_INSTANCE, false, s_on_agent_error, NULL, NULL},
+    {CTL_PORT_CLIENTS, B (CREATE_ACTIVATION), CTL_PEER_USER, false, NULL, ctl_api_create_activation,
+     "activation:CreateActivation"},
+    {CTL_PORT_CLIENTS, B (DESCRIBE_INSTANCES), CTL_PEER_USER, false, NULL, ctl_describe_instances,
+     "instance:DescribeInstanceInformation"},
+    {CTL_PORT_CLIENTS, B (START_SESSION), CTL_PEER_USER, false, NULL, ctl_sessions_start,
+     "session:StartSession"},
+    {CTL_PORT_CLIENTS, B (RESUME_SESSION), CTL_PEER_USER, false, NULL, ctl_sessions_resume,
+     "session:ResumeSession"},
+    {CTL_PORT_CLIENTS, B (TERMINATE_SESSION), CTL_PEER_USER, false, NULL, ctl_sessions_terminate,
+     "session:TerminateSession"},
+    {CTL_PORT_CLIENTS, B (DESCRIBE_SESSIONS), CTL_PEER_USER, false, NULL, ctl_describe_sessions,
+     "session:DescribeSessions"},
+    {CTL_PORT_CLIENTS, B (GET_PREFERENCES), CTL_PEER_USER, false, NULL, ctl_api_get_preferences,
+     "preferences:GetPreferences"},
     {CTL_PORT_CLIENTS, B (UPDATE_PREFERENCES), CTL_PEER_USER, false, NULL,
-     ctl_api_update_preferences},
-    {CTL_PORT_CLIENTS, B (ATTACH), CTL_PEER_USER, false, ctl_attach_on_attach, NULL},
-    {CTL_PORT_CLIENTS, B (DETACH), CTL_PEER_USER, false, ctl_relay_on_detach, NULL},
-    {CTL_PORT_CLIENTS, B (STREAM_DATA), CTL_PEER_USER, false, ctl_relay_from_client, NULL},
+     ctl_api_update_preferences, "preferences:UpdatePreferences"},
+    {CTL_PORT_CLIENTS, B (IAM), CTL_PEER_USER, false, NULL, ctl_iam_request, NULL},
+    {CTL_PORT_CLIENTS, B (AUDIT_LOOKUP), CTL_PEER_USER, false, NULL, ctl_audit_lookup,
+     "audit:LookupEvents"},
+    {CTL_PORT_CLIENTS, B (AUDIT_VERIFY), CTL_PEER_USER, false, NULL, ctl_audit_verify,
+     "audit:Verify"},
+    {CTL_PORT_CLIENTS, B (ATTACH), CTL_PEER_USER, false, ctl_attach_on_attach, NULL, NULL},
+    {CTL_PORT_CLIENTS, B (DETACH), CTL_PEER_USER, false, ctl_relay_on_detach, NULL, NULL},
+    {CTL_PORT_CLIENTS, B (STREAM_DATA), CTL_PEER_USER, false, ctl_relay_from_client, NULL, NULL},
 };
 
 zsock_t *ctl_sock (ctl_t *self, ctl_port_t port)
@@ -88,6 +98,11 @@ void ctl_cache_key (ctl_t *self, const char *key_z85, const char *identity)
     s_cache_put (self->key_cache, key_z85, e);
 }
 
+void ctl_cache_forget (ctl_t *self, const char *key_z85)
+{
+    zhashx_delete (self->key_cache, key_z85);
+}
+
 typedef struct {
     ctl_t *ctl;
     ph_zap_request_t *req;
@@ -107,7 +122,9 @@ static void s_on_key_reply (ph_redis_t *redis, ph_reply_t *reply, void *arg)
         free (z);
         return;
     }
-    if (value && (strncmp (value, "user:", 5) == 0 || strncmp (value, "instance:", 9) == 0))
+    if (value && strncmp (value, "user:", 5) == 0 && !strchr (value + 5, ':'))
+        snprintf (identity, sizeof identity, "%s:%s", value, z->key);
+    else if (value && strncmp (value, "instance:", 9) == 0)
         snprintf (identity, sizeof identity, "%s", value);
     else
         snprintf (identity, sizeof identity, "key:%s", z->key);
@@ -144,16 +161,27 @@ static void s_zap_lookup (ph_zap_t *zap, ph_zap_request_t *req, const char *doma
 
 /* ---- peers ----------------------------------------------------------- */
 
-static ctl_peer_t s_parse_peer (const char *user_id, char *name, size_t len)
+/*  "user:NAME:Z85": NAME into name, Z85 into key. */
+static ctl_peer_t s_parse_user (const char *user_id, char *name, size_t len, char *key)
+{
+    const char *colon = strchr (user_id + 5, ':');
+    if (!colon || !ph_keys_z85_valid (colon + 1))
+        return CTL_PEER_NONE;
+    snprintf (name, len, "%.*s", (int)(colon - user_id - 5), user_id + 5);
+    snprintf (key, PH_Z85_KEY_LEN + 1, "%s", colon + 1);
+    return ph_name_valid (name) ? CTL_PEER_USER : CTL_PEER_NONE;
+}
+
+static ctl_peer_t s_parse_peer (const char *user_id, char *name, size_t len, char *key)
 {
     const char *colon = strchr (user_id, ':');
     if (!colon)
         return CTL_PEER_NONE;
+    if (strncmp (user_id, "user:", 5) == 0)
+        return s_parse_user (user_id, name, len, key);
     snprintf (name, len, "%s", colon + 1);
     if (strncmp (user_id, "instance:", 9) == 0 && ph_instance_id_valid (name))
         return CTL_PEER_INSTANCE;
-    if (strncmp (user_id, "user:", 5) == 0 && ph_name_valid (name))
-        return CTL_PEER_USER;
     if (strncmp (user_id, "key:", 4) == 0)
         return CTL_PEER_KEY;
     return CTL_PEER_NONE;
@@ -166,50 +194,21 @@ static void s_on_agent_error (ctl_t *ctl, ctl_msg_t *msg)
              msg->env->error->message ? msg->env->error->message : "");
 }
 
-/* ---- user records (admin flag) for client API requests --------------- */
+/* ---- client API requests ---------------------------------------------- */
 
-static void s_run_api (ctl_req_t *req, bool exists, bool admin)
-{
-    if (!exists) {
-        ctl_req_fail (&req, CTL_E_ACCESS_DENIED,
-                      "porthole: user %s is no longer registered with this cluster; ask an "
-                      "admin to add you again",
-                      req->name);
-        return;
-    }
-    req->admin = admin;
-    req->api (req);
-}
-
-static void s_on_user_reply (ph_redis_t *redis, ph_reply_t *reply, void *arg)
-{
-    (void)redis;
-    ctl_req_t *req = arg;
-    if (!ctl_req_reply_ok (&req, reply))
-        return;
-    const char *name = ph_reply_str (ph_reply_at (reply, 0));
-    const char *admin = ph_reply_str (ph_reply_at (reply, 1));
-    s_user_entry_t *u = calloc (1, sizeof *u);
-    assert (u);
-    u->exists = name != NULL;
-    u->admin = admin && strcmp (admin, "1") == 0;
-    u->expires_mono = ph_mono_ms () + CTL_CACHE_TTL_MS;
-    s_cache_put (req->ctl->user_cache, req->name, u);
-    s_run_api (req, u->exists, u->admin);
-}
-
-static void s_dispatch_api (ctl_t *ctl, ctl_msg_t *msg, ctl_api_fn *fn)
+/*  Every API call is audited; its action is the route's (IAM: iam:OP),
+ *  its resource "*" until the handler's authorisation names one. */
+static void s_dispatch_api (ctl_t *ctl, ctl_msg_t *msg, const s_route_t *route)
 {
     ctl_req_t *req = ctl_req_new (ctl, msg);
-    req->api = fn;
-    s_user_entry_t *u = zhashx_lookup (ctl->user_cache, req->name);
-    if (u && u->expires_mono > ph_mono_ms ()) {
-        s_run_api (req, u->exists, u->admin);
-        return;
-    }
-    int rc =
-        ph_redis_cmd (ctl->redis, s_on_user_reply, req, "HMGET ph:user:{%s} name admin", req->name);
-    ctl_req_queued (&req, rc);
+    req->api = route->on_api;
+    req->audit = true;
+    if (route->action)
+        snprintf (req->action, sizeof req->action, "%s", route->action);
+    else
+        snprintf (req->action, sizeof req->action, "iam:%.40s", req->env->iam->op);
+    snprintf (req->resource, sizeof req->resource, "*");
+    ctl_principal_load (req);
 }
 
 /* ---- dispatch ---------------------------------------------------------- */
@@ -296,7 +295,7 @@ static void s_dispatch (ctl_t *ctl, ctl_msg_t *msg)
         return;
     }
     if (route->on_api)
-        s_dispatch_api (ctl, msg, route->on_api);
+        s_dispatch_api (ctl, msg, route);
     else
         route->on_msg (ctl, msg);
 }
@@ -333,7 +332,7 @@ static bool s_receive_one (ctl_t *ctl, ctl_port_t port)
         s_on_bad_frame (ctl, port, &rx, err);
     else {
         ctl_msg_t msg = {.port = port, .rx = &rx, .env = env};
-        msg.peer = s_parse_peer (rx.user_id, msg.name, sizeof msg.name);
+        msg.peer = s_parse_peer (rx.user_id, msg.name, sizeof msg.name, msg.key);
         s_dispatch (ctl, &msg);
         ph_wire_free (&msg.env);
     }
@@ -392,8 +391,9 @@ static int s_on_housekeeping (zloop_t *loop, int timer_id, void *arg)
     if (ctl->hk_ticks % CTL_MAINTENANCE_TICKS == 0) {
         ctl_store_maintenance (ctl);
         s_purge_expired (ctl->key_cache, offsetof (s_cache_entry_t, expires_mono));
-        s_purge_expired (ctl->user_cache, offsetof (s_user_entry_t, expires_mono));
+        ctl_principal_tick (ctl);
     }
+    ctl_audit_tick (ctl);
     return 0;
 }
 
@@ -446,6 +446,13 @@ static zsock_t *s_server_socket (ctl_t *self, const char *domain, const char *en
     return sock;
 }
 
+static void s_on_redis_state (ph_redis_t *redis, bool connected, void *arg)
+{
+    (void)redis;
+    if (connected)
+        ctl_audit_on_connected (arg);
+}
+
 ctl_t *ctl_new (const ctl_options_t *opt, const ph_keypair_t *keys, const char *cid,
                 const uint8_t *secret, size_t secret_len, char *err, size_t errlen)
 {
@@ -457,7 +464,7 @@ ctl_t *ctl_new (const ctl_options_t *opt, const ph_keypair_t *keys, const char *
     memcpy (self->secret, secret, secret_len);
     self->secret_len = secret_len;
     self->key_cache = s_table (s_free_entry);
-    self->user_cache = s_table (s_free_entry);
+    self->policy_cache = ctl_principal_cache_new ();
     self->instances = s_table (s_free_entry);
     self->routes = s_table (s_free_route);
     self->enroll_fails = s_table (s_free_entry);
@@ -475,7 +482,8 @@ ctl_t *ctl_new (const ctl_options_t *opt, const ph_keypair_t *keys, const char *
         goto out_destroy;
     zloop_reader (self->loop, self->agents, s_on_agents, self);
     zloop_reader (self->loop, self->clients, s_on_clients, self);
-    self->redis = ph_redis_new (self->loop, opt->redis_url, NULL, self);
+    self->audit = ctl_audit_new (self);
+    self->redis = ph_redis_new (self->loop, opt->redis_url, s_on_redis_state, self);
     if (!self->redis) {
         snprintf (err, errlen, "bad Redis URL '%s': use redis://HOST:PORT[/DB] or unix:///PATH",
                   opt->redis_url);
@@ -506,7 +514,8 @@ void ctl_destroy (ctl_t **self_p)
     ph_zap_destroy (&self->zap);
     zloop_destroy (&self->loop);
     zhashx_destroy (&self->key_cache);
-    zhashx_destroy (&self->user_cache);
+    ctl_audit_destroy (&self->audit);
+    zhashx_destroy (&self->policy_cache); /* after every request that held a policy */
     zhashx_destroy (&self->instances);
     zhashx_destroy (&self->enroll_fails);
     free (self);
@@ -524,7 +533,13 @@ static int s_check_drained (zloop_t *loop, int timer_id, void *arg)
 {
     (void)loop;
     (void)timer_id;
-    return ((ctl_t *)arg)->drained ? -1 : 0;
+    ctl_t *ctl = arg;
+    if (ctl->drained && !ctl_audit_idle (ctl)) {
+        ctl->drained = false; /* the audit batch in flight goes before a new PING */
+        ctl_audit_tick (ctl);
+        ph_redis_cmd (ctl->redis, s_on_drained, ctl, "PING");
+    }
+    return ctl->drained ? -1 : 0;
 }
 
 static int s_drain_timeout (zloop_t *loop, int timer_id, void *arg)

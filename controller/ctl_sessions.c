@@ -5,7 +5,14 @@
  *  from ph:instance:{ID}.controller -> ph:controller:{CID}) and a token
  *  (ph_token_make, 60 s, single use at Attach). One Lua script ("locate")
  *  reads the session, its instance, the preferences and that controller in
- *  one round trip.
+ *  one round trip. StartSession is authorised after that read, with the
+ *  target's tags (instance:ResourceTag/KEY conditions).
+ *
+ *  Run-as (preferences run_as_enabled): the user's tag RunAs=unixname
+ *  names the OS account (the agent must find it: create_user false);
+ *  without the tag, run_as_default_user if set, else porthole-user, which
+ *  the agent creates. Never root: RunAs=root is refused here as well as at
+ *  CreateUser/TagUser.
  */
 #include "ctl.h"
 
@@ -100,6 +107,7 @@ static void s_stream_endpoint (const ctl_t *ctl, const ph_reply_t *ctl_hash, con
 typedef struct {
     char document[16];
     char run_as[CTL_NAME_MAX];
+    bool create_user;
     char controller[CTL_CID_MAX];
     char url[CTL_ENDPOINT_MAX];
     char key[PH_Z85_KEY_LEN + 1];
@@ -118,16 +126,31 @@ static void s_on_session_created (ph_redis_t *redis, ph_reply_t *reply, void *ar
     s_reply_start (&req, st->url, st->key);
 }
 
-/*  Who the shell runs as: the preferences' default user when run-as is on
- *  and it names a valid account that is not root, else porthole-user. */
-static void s_pick_run_as (const ph_reply_t *prefs_hash, char *out, size_t len)
+/*  Who the shell runs as (see the top of the file). Returns false with
+ *  the request answered when the user's RunAs tag is unusable. */
+static bool s_pick_run_as (ctl_req_t **req_p, const ph_reply_t *prefs_hash, s_start_t *st)
 {
     Porthole__V1__Preferences p = PORTHOLE__V1__PREFERENCES__INIT;
     ctl_prefs_from_reply (prefs_hash, &p);
-    if (p.run_as_enabled && ctl_unix_name_valid (p.run_as_default_user))
-        snprintf (out, len, "%s", p.run_as_default_user);
-    else
-        snprintf (out, len, "%s", CTL_DEFAULT_RUN_AS);
+    const char *tag = ctl_principal_tag ((*req_p)->principal, "RunAs");
+    st->create_user = false;
+    if (p.run_as_enabled && tag) {
+        if (!ctl_unix_name_valid (tag)) {
+            ctl_req_fail (req_p, CTL_E_INVALID_REQUEST,
+                          "porthole: your RunAs tag '%.64s' is not a unix account name other "
+                          "than root; ask an admin to fix it (porthole iam tag-user --user %s "
+                          "--tags RunAs=NAME)",
+                          tag, (*req_p)->name);
+            return false;
+        }
+        snprintf (st->run_as, sizeof st->run_as, "%s", tag);
+    } else if (p.run_as_enabled && ctl_unix_name_valid (p.run_as_default_user))
+        snprintf (st->run_as, sizeof st->run_as, "%s", p.run_as_default_user);
+    else {
+        snprintf (st->run_as, sizeof st->run_as, "%s", CTL_DEFAULT_RUN_AS);
+        st->create_user = true;
+    }
+    return true;
 }
 
 static void s_create_session (ctl_req_t **req_p, const ph_reply_t *inst, const ph_reply_t *prefs,
@@ -143,7 +166,8 @@ static void s_create_session (ctl_req_t **req_p, const ph_reply_t *inst, const p
     snprintf (st->url, sizeof st->url, "%s", url);
     snprintf (st->key, sizeof st->key, "%s", key);
     snprintf (st->controller, sizeof st->controller, "%s", cid ? cid : ctl->cid);
-    s_pick_run_as (prefs, st->run_as, sizeof st->run_as);
+    if (!s_pick_run_as (req_p, prefs, st))
+        return;
     uint8_t raw[9];
     char hex[19];
     ph_random_bytes (raw, sizeof raw);
@@ -158,9 +182,11 @@ static void s_create_session (ctl_req_t **req_p, const ph_reply_t *inst, const p
     ctl_argv_add (&a, "ph:sessions:active");
     ctl_argv_add (&a, req->sid);
     const char *fields[][2] = {
-        {"session_id", req->sid}, {"target", r->target},  {"owner", req->name},
-        {"state", "Connecting"},  {"reason", r->reason},  {"document", st->document},
-        {"command", r->command},  {"run_as", st->run_as}, {"controller", st->controller},
+        {"session_id", req->sid},       {"target", r->target},
+        {"owner", req->name},           {"state", "Connecting"},
+        {"reason", r->reason},          {"document", st->document},
+        {"command", r->command},        {"run_as", st->run_as},
+        {"controller", st->controller}, {"create_user", st->create_user ? "1" : "0"},
     };
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         ctl_argv_add (&a, fields[i][0]);
@@ -179,6 +205,11 @@ static void s_on_start_located (ph_redis_t *redis, ph_reply_t *reply, void *arg)
         return;
     const char *target = req->env->start_session->target;
     const ph_reply_t *inst = ph_reply_at (reply, 1);
+    ph_tag_t tags[PH_TAGS_MAX];
+    ph_policy_kv_t kv[PH_TAGS_MAX];
+    size_t ntags = ctl_tags_to_kv (ph_reply_field (inst, "tags"), tags, kv);
+    if (!ctl_req_authorize_tags (&req, "session:StartSession", req->resource, NULL, kv, ntags))
+        return;
     if (ph_reply_count (inst) == 0) {
         ctl_req_fail (&req, CTL_E_INVALID_TARGET,
                       "porthole: instance %s is not registered; list instances with porthole "
@@ -239,10 +270,7 @@ static bool s_start_request_valid (ctl_req_t **req_p, s_start_t *st)
 void ctl_sessions_start (ctl_req_t *req)
 {
     const Porthole__V1__StartSessionRequest *r = req->env->start_session;
-    char resource[64];
-    snprintf (resource, sizeof resource, "instance/%.40s", r->target);
-    if (!ctl_req_authorize (&req, "session:StartSession", resource, NULL))
-        return;
+    snprintf (req->resource, sizeof req->resource, "instance/%.40s", r->target);
     s_start_t *st = calloc (1, sizeof *st);
     assert (st);
     req->data = st;

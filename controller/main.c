@@ -164,8 +164,8 @@ static int s_cmd_keygen (int argc, char **argv)
 
 /* ---- bootstrap-admin ---------------------------------------------------- */
 
-/*  KEYS: ph:bootstrap, ph:key:{KEY}, ph:user:{NAME}, ph:users
- *  ARGV: name, now ms, key. */
+/*  KEYS: ph:bootstrap, ph:key:{KEY}, ph:user:{NAME}, ph:users,
+ *  ph:user:{NAME}:keys; ARGV: name, now ms, key. */
 static const char s_bootstrap_lua[] =
     "local b = redis.call('GET', KEYS[1])\n"
     "if b then return {'bootstrap', b} end\n"
@@ -174,8 +174,9 @@ static const char s_bootstrap_lua[] =
     "if redis.call('EXISTS', KEYS[3]) == 1 then return {'user', ARGV[1]} end\n"
     "redis.call('SET', KEYS[1], ARGV[1], 'NX')\n"
     "redis.call('HSET', KEYS[3], 'name', ARGV[1], 'admin', '1', 'created_ms', ARGV[2],\n"
-    "           'public_key', ARGV[3])\n"
+    "           'public_key', ARGV[3], 'tags', '')\n"
     "redis.call('SADD', KEYS[4], ARGV[1])\n"
+    "redis.call('SADD', KEYS[5], ARGV[3])\n"
     "redis.call('SET', KEYS[2], 'user:' .. ARGV[1])\n"
     "return {'ok', ARGV[1]}\n";
 
@@ -245,8 +246,9 @@ static int s_cmd_bootstrap (int argc, char **argv)
         return PH_EXIT_UNAVAIL;
     }
     ph_reply_t *r = ph_redis_sync_cmd (
-        redis, "EVAL %s 4 ph:bootstrap ph:key:{%s} ph:user:{%s} ph:users %s %llu %s",
-        s_bootstrap_lua, key, name, name, (unsigned long long)ph_now_ms (), key);
+        redis,
+        "EVAL %s 5 ph:bootstrap ph:key:{%s} ph:user:{%s} ph:users ph:user:{%s}:keys %s %llu %s",
+        s_bootstrap_lua, key, name, name, name, (unsigned long long)ph_now_ms (), key);
     int rc = s_bootstrap_result (r, name, url);
     ph_reply_free (&r);
     ph_redis_sync_destroy (&redis);
