@@ -38,6 +38,10 @@ static const s_required_t s_required[] = {
     {PORTHOLE__V1__ENVELOPE__BODY_DETACH, {"session_id"}},
     {PORTHOLE__V1__ENVELOPE__BODY_STREAM_DATA, {"session_id"}},
     {PORTHOLE__V1__ENVELOPE__BODY_IAM, {"op"}},
+    {PORTHOLE__V1__ENVELOPE__BODY_TRANSCRIPT_COMPLETE, {"session_id"}},
+    {PORTHOLE__V1__ENVELOPE__BODY_PUT_LOG_EVENTS, {"batch_id", "log_group", "log_stream"}},
+    {PORTHOLE__V1__ENVELOPE__BODY_PUT_LOG_EVENTS_REPLY, {"batch_id"}},
+    {PORTHOLE__V1__ENVELOPE__BODY_LOGS, {"op"}},
     {PORTHOLE__V1__ENVELOPE__BODY_IAM_REPLY, {"op"}},
 };
 
