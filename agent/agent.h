@@ -8,6 +8,8 @@
  *  agent_session.c  the session table and each session's life
  *  agent_io.c       a session's file descriptors and its data stream
  *  agent_pty.c      fork/exec of shells and commands as the run-as user
+ *  agent_cast.c, agent_ship.c, agent_ship_net.c, agent_spool.c
+ *                   session transcripts to the logshippers (agent_log.h)
  *
  *  Everything runs on one zloop in one thread; nothing here blocks except
  *  agent_register.c and agent_pty.c's child side (after fork, never in the
@@ -62,6 +64,7 @@ int ph_agent_register (const ph_agent_register_opts_t *opts);
 
 /*  The daemon's context: one per process, the argument of every callback. */
 typedef struct _ph_agent_t ph_agent_t;
+struct _ph_ship_t;
 
 struct _ph_agent_t {
     zloop_t *loop;
@@ -70,7 +73,9 @@ struct _ph_agent_t {
     char endpoint[PH_STR_MAX];
     char instance_id[32];
     ph_agent_facts_t facts;
-    zhashx_t *sessions; /* session id -> ph_session_t (agent_session.c) */
+    zhashx_t *sessions;      /* session id -> ph_session_t (agent_session.c) */
+    struct _ph_ship_t *ship; /* transcripts (agent_log.h) */
+    ph_keypair_t kp;         /* the agent's CURVE keypair, also for logshippers */
     uint64_t next_request_id;
     bool connected;           /* CURVE handshake done on the current connection */
     bool hello_ok;            /* HelloReply seen since the last (re)connect */

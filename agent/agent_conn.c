@@ -17,6 +17,7 @@
  *    SIGCHLD (reaping) and SIGTERM/SIGINT (clean exit).
  */
 #include "agent.h"
+#include "agent_log.h"
 #include "ph_crypto.h"
 #include "ph_errors.h"
 #include "ph_log.h"
@@ -177,6 +178,8 @@ static void s_on_hello_reply (ph_agent_t *agent, const ph_env_t *env)
         s_arm_heartbeat (agent, ms);
     }
     ph_agent_sessions_resync (agent);
+    if (agent->ship)
+        ph_ship_configure (agent->ship, r);
 }
 
 static void s_on_error (ph_agent_t *agent, const ph_env_t *env)
@@ -399,6 +402,7 @@ static int s_setup_signals (ph_agent_t *agent)
 int ph_agent_conn_start (ph_agent_t *agent, const ph_keypair_t *kp, const char *server_key)
 {
     agent->heartbeat_timer = agent->tick_timer = agent->signal_fd = -1;
+    agent->kp = *kp;
     int rc = s_setup_dealer (agent, kp, server_key);
     if (rc == 0)
         rc = s_setup_signals (agent);

@@ -10,7 +10,12 @@
  *  take yet stays in a per-session buffer that shrinks the credit we give
  *  the client (ph_stream_set_held), and the fd is polled for POLLOUT until
  *  the buffer drains.
+ *
+ *  Transcripts: what is read is also recorded (agent_cast.c); while the
+ *  transcript spool is full, output is not read at all, so the program
+ *  is held back rather than log data lost.
  */
+#include "agent_log.h"
 #include "agent_session.h"
 #include "ph_errors.h"
 #include "ph_log.h"
@@ -58,7 +63,8 @@ static short s_wanted (const ph_session_t *s, const ph_session_fd_t *f)
     if (s->state != PH_SESSION_RUNNING)
         return 0;
     short events = 0;
-    if (s_is_output (s, f) && s->stream && ph_stream_room (s->stream) > 0)
+    if (s_is_output (s, f) && s->stream && ph_stream_room (s->stream) > 0 &&
+        (!s->cast || ph_ship_has_room (s->agent->ship)))
         events |= ZMQ_POLLIN;
     if (s_is_input (s, f) && s->in_len > 0)
         events |= ZMQ_POLLOUT;
@@ -155,6 +161,7 @@ static void s_read_output (ph_session_t *s, ph_session_fd_t *f, int kind)
     if (got) {
         if (ph_stream_write (s->stream, kind, s->agent->iobuf, got) != 0)
             ph_error ("session %s: %zu bytes of output lost (stream refused them)", s->id, got);
+        ph_cast_output (s->cast, kind == PORTHOLE__V1__STREAM_KIND__STDERR, s->agent->iobuf, got);
         s->last_output_ms = ph_mono_ms ();
     }
     if (eof)
@@ -273,6 +280,8 @@ static void s_resize (ph_session_t *s, const uint8_t *payload, size_t len)
     ws.ws_row = (unsigned short)rows;
     if (ioctl (s->master.fd, TIOCSWINSZ, &ws) != 0)
         ph_debug ("session %s: TIOCSWINSZ failed: %s", s->id, strerror (errno));
+    else
+        ph_cast_resize (s->cast, cols, rows);
 }
 
 /*  SIGNAL "INT" etc. -> the process group. */
@@ -294,6 +303,7 @@ void ph_session_io_deliver (ph_session_t *s, const ph_stream_data_t *sd)
     switch (sd->kind) {
     case PORTHOLE__V1__STREAM_KIND__STDIN:
         s->last_input_ms = ph_mono_ms ();
+        ph_cast_input (s->cast, sd->payload.data, sd->payload.len);
         ph_session_io_queue_stdin (s, sd->payload.data, sd->payload.len);
         break;
     case PORTHOLE__V1__STREAM_KIND__RESIZE:

@@ -9,6 +9,7 @@
  *
  *  The table is a zhashx keyed by session id. Nothing here blocks.
  */
+#include "agent_log.h"
 #include "agent_pty.h"
 #include "agent_session.h"
 #include "ph_errors.h"
@@ -33,6 +34,8 @@ static void s_session_destroy (ph_session_t **self_p)
     ph_session_t *s = *self_p;
     ph_session_io_close_all (s);
     ph_stream_destroy (&s->stream);
+    ph_cast_destroy (&s->cast);
+    free (s->command);
     free (s->in_buf);
     free (s->shell_profile);
     free (s->fail_reason);
@@ -128,8 +131,11 @@ static ph_session_t *s_session_new (ph_agent_t *agent, uint64_t request_id,
     s->opened_ms = ph_mono_ms ();
     if (msg->interactive && *msg->shell_profile)
         s->shell_profile = strdup (msg->shell_profile);
+    s->cols = s_clamp_size (msg->cols, PH_PTY_DEFAULT_COLS);
+    s->rows = s_clamp_size (msg->rows, PH_PTY_DEFAULT_ROWS);
+    s->command = strdup (msg->command);
     s->stream = ph_stream_new (msg->session_id, ph_session_io_stream_send, s);
-    if (!s->id || !s->stream) {
+    if (!s->id || !s->stream || !s->command) {
         s_session_destroy (&s);
         return NULL;
     }
@@ -174,10 +180,10 @@ static void s_answer_again (ph_session_t *s, uint64_t request_id)
     case PH_SESSION_ENDED:
         ph_agent_send_session_opened (agent, request_id, s->id);
         if (!s->exit_pending)
-            ph_agent_send_session_ended (agent, s->id, s->exit_status, false, NULL);
+            ph_session_send_ended (s);
         break;
     case PH_SESSION_FAILED:
-        ph_agent_send_session_ended (agent, s->id, 0, true, s->fail_reason);
+        ph_session_send_ended (s);
         break;
     }
 }
@@ -227,7 +233,32 @@ static void s_fail (ph_session_t *s, const char *reason)
     s->ended_ms = ph_mono_ms ();
     free (s->fail_reason);
     s->fail_reason = strdup (reason);
-    ph_agent_send_session_ended (s->agent, s->id, 0, true, reason);
+    ph_session_send_ended (s);
+}
+
+void ph_session_send_ended (ph_session_t *s)
+{
+    if (s->state == PH_SESSION_FAILED)
+        ph_agent_send_session_ended (s->agent, s->id, 0, true, s->fail_reason);
+    else
+        ph_agent_send_session_ended (s->agent, s->id, s->exit_status, false, NULL);
+    if (!s->cast) /* nothing to ship: the transcript is complete at once */
+        ph_ship_send_complete (s->agent, s->id);
+}
+
+/*  Starts the transcript of a session that now runs, when a logshipper
+ *  is known. */
+static void s_start_recording (ph_session_t *s)
+{
+    ph_ship_t *ship = s->agent->ship;
+    if (!ph_ship_recording (ship))
+        return;
+    ph_transcript_t *t = ph_ship_transcript_new (ship, s->id);
+    if (t)
+        s->cast =
+            ph_cast_new (t, s->interactive, s->cols, s->rows, s->command, ph_ship_log_input (ship));
+    if (!s->cast)
+        ph_error ("session %s: cannot record its transcript (out of memory)", s->id);
 }
 
 void ph_session_started (ph_session_t *s, const char *err)
@@ -240,6 +271,7 @@ void ph_session_started (ph_session_t *s, const char *err)
     }
     s->state = PH_SESSION_RUNNING;
     s->started_ms = s->last_input_ms = s->last_output_ms = ph_mono_ms ();
+    s_start_recording (s);
     ph_agent_send_session_opened (s->agent, s->open_request_id, s->id);
     if (s->shell_profile) {
         ph_session_io_queue_stdin (s, s->shell_profile, strlen (s->shell_profile));
@@ -261,7 +293,8 @@ static void s_write_exit (ph_session_t *s)
         ph_stream_write (s->stream, PORTHOLE__V1__STREAM_KIND__EXIT, text, (size_t)n) != 0)
         return;
     s->exit_pending = false;
-    ph_agent_send_session_ended (s->agent, s->id, s->exit_status, false, NULL);
+    ph_session_send_ended (s);
+    ph_cast_end (s->cast, s->exit_status); /* TranscriptComplete once shipped */
     ph_info ("session %s: ended with status %d", s->id, s->exit_status);
 }
 
@@ -313,10 +346,8 @@ void ph_agent_session_close (ph_agent_t *agent, const Porthole__V1__CloseSession
         return;
     }
     ph_info ("session %s: closing (%s)", s->id, *msg->reason ? msg->reason : "requested");
-    if (s->state == PH_SESSION_ENDED && !s->exit_pending)
-        ph_agent_send_session_ended (agent, s->id, s->exit_status, false, NULL);
-    else if (s->state == PH_SESSION_FAILED)
-        ph_agent_send_session_ended (agent, s->id, 0, true, s->fail_reason);
+    if ((s->state == PH_SESSION_ENDED && !s->exit_pending) || s->state == PH_SESSION_FAILED)
+        ph_session_send_ended (s);
     else
         s_hang_up (s);
 }
@@ -420,7 +451,9 @@ static bool s_session_expire (ph_session_t *s, uint64_t now)
     if (s->exit_pending) {
         ph_warn ("session %s: no client took its remaining output within %d s; dropping it", s->id,
                  PH_SESSION_LINGER_MS / 1000);
-        ph_agent_send_session_ended (s->agent, s->id, s->exit_status, false, NULL);
+        s->exit_pending = false;
+        ph_session_send_ended (s);
+        ph_cast_end (s->cast, s->exit_status);
     }
     return true;
 }
@@ -474,6 +507,6 @@ void ph_agent_sessions_resync (ph_agent_t *agent)
         if (s->stream)
             ph_stream_resend (s->stream);
         if (s->state == PH_SESSION_ENDED && !s->exit_pending)
-            ph_agent_send_session_ended (agent, s->id, s->exit_status, false, NULL);
+            ph_session_send_ended (s);
     }
 }

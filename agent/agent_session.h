@@ -73,6 +73,10 @@ typedef struct _ph_session_t {
     bool exit_pending;    /* EXIT waits for room in the stream */
     uint64_t closed_tick; /* agent tick count when the last fd was closed */
     char *fail_reason;
+    /* the transcript (agent_log.h); NULL when the session is not recorded */
+    struct _ph_cast_t *cast;
+    unsigned cols, rows; /* the PTY's size at the start */
+    char *command;       /* non-interactive only */
 } ph_session_t;
 
 /* ---- agent_io.c ---------------------------------------------------------- */
@@ -120,5 +124,9 @@ void ph_session_check_exit (ph_session_t *s);
 /*  Sends sig to the session's process group and to the PTY's foreground
  *  process group; nothing once the child was reaped. */
 void ph_session_signal (ph_session_t *s, int sig);
+
+/*  Sends SessionEnded for an ended (or failed) session and, when the
+ *  session is not recorded, TranscriptComplete right after it. */
+void ph_session_send_ended (ph_session_t *s);
 
 #endif

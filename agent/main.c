@@ -8,6 +8,7 @@
  *  the daemon up; the work is in the other agent_*.c modules (agent.h).
  */
 #include "agent.h"
+#include "agent_log.h"
 #include "ph_config.h"
 #include "ph_errors.h"
 #include "ph_log.h"
@@ -83,19 +84,24 @@ static void s_usage_register (FILE *out)
 static void s_usage_run (FILE *out)
 {
     fprintf (out,
-             "Usage: porthole-agent run [--state-dir DIR] [--pid-file FILE]\n"
+             "Usage: porthole-agent run [--state-dir DIR] [--pid-file FILE] [--spool-max-mb N]\n"
              "\n"
              "Runs the agent daemon in the foreground: connects to the controller named in\n"
              "DIR/agent.conf (reconnecting with backoff for as long as it takes), heartbeats,\n"
              "and runs the sessions the controller opens. Logs go to standard error.\n"
+             "Session transcripts are spooled in DIR/spool and shipped to the logshippers\n"
+             "the controller names; what is spooled survives a restart and is sent then.\n"
              "SIGTERM or SIGINT hang up the running sessions and exit with 0.\n"
              "\n"
              "Options:\n"
              "  --state-dir DIR   the state written by register (default %s)\n"
              "  --pid-file FILE   write the daemon's pid to FILE (removed at exit; default none)\n"
+             "  --spool-max-mb N  bound of the transcript spool in MiB (default %d); when it\n"
+             "                    is full, sessions' output is held back until logshippers\n"
+             "                    acknowledge what it holds\n"
              "  --help            show this help\n"
              "\n%s",
-             PH_AGENT_STATE_DIR, s_exit_codes);
+             PH_AGENT_STATE_DIR, PH_SPOOL_MAX_MB_DFLT, s_exit_codes);
 }
 
 static int s_usage_error (const char *command, const char *fmt, const char *arg)
@@ -167,6 +173,8 @@ typedef struct {
     char server_key[PH_Z85_KEY_LEN + 1];
     char instance_id[32];
     ph_keypair_t kp;
+    const char *dir;
+    uint64_t spool_max_mb;
 } s_state_t;
 
 static int s_not_registered (const char *dir, const char *what)
@@ -263,6 +271,7 @@ static int s_daemon (const s_state_t *st)
     if (!agent)
         return PH_EXIT_CONFIG;
     int rc = PH_EXIT_OK;
+    agent->signal_fd = -1;
     snprintf (agent->endpoint, sizeof agent->endpoint, "%s", st->endpoint);
     snprintf (agent->instance_id, sizeof agent->instance_id, "%s", st->instance_id);
     ph_agent_facts_collect (&agent->facts);
@@ -270,6 +279,15 @@ static int s_daemon (const s_state_t *st)
     if (!agent->loop || ph_agent_sessions_new (agent) != 0) {
         rc = PH_EXIT_CONFIG;
         goto out_free;
+    }
+    agent->ship = ph_ship_new (agent, st->dir, st->spool_max_mb * 1024 * 1024);
+    if (!agent->ship) {
+        fprintf (stderr,
+                 "%s: cannot set up the transcript spool in %s/%s; check that the state "
+                 "directory is writable\n",
+                 PH_AGENT_PROGRAM, st->dir, PH_SPOOL_DIR_NAME);
+        rc = PH_EXIT_CONFIG;
+        goto out_stop;
     }
     if (ph_agent_conn_start (agent, &st->kp, st->server_key) != 0) {
         rc = PH_EXIT_CONFIG;
@@ -281,7 +299,9 @@ static int s_daemon (const s_state_t *st)
     ph_info ("stopped");
 out_stop:
     ph_agent_sessions_destroy (agent);
+    ph_ship_destroy (&agent->ship);
     ph_agent_conn_stop (agent);
+    memset (&agent->kp, 0, sizeof agent->kp);
 out_free:
     zloop_destroy (&agent->loop);
     free (agent);
@@ -293,10 +313,12 @@ static int s_cmd_run (int argc, char **argv)
     static const struct option options[] = {
         {"state-dir", required_argument, NULL, 'd'},
         {"pid-file", required_argument, NULL, 'p'},
+        {"spool-max-mb", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *dir = PH_AGENT_STATE_DIR, *pid_file = NULL;
+    uint64_t spool_mb = PH_SPOOL_MAX_MB_DFLT;
     int c;
     opterr = 0;
     while ((c = getopt_long (argc, argv, "+", options, NULL)) != -1) {
@@ -306,6 +328,13 @@ static int s_cmd_run (int argc, char **argv)
             break;
         case 'p':
             pid_file = optarg;
+            break;
+        case 's':
+            if (ph_parse_uint (optarg, 1, 1024 * 1024, &spool_mb) != 0)
+                return s_usage_error ("run ",
+                                      "--spool-max-mb needs a number of MiB from 1 to "
+                                      "1048576, not '%s'",
+                                      optarg);
             break;
         case 'h':
             s_usage_run (stdout);
@@ -317,7 +346,7 @@ static int s_cmd_run (int argc, char **argv)
     }
     if (optind < argc)
         return s_usage_error ("run ", "unexpected argument '%s'", argv[optind]);
-    s_state_t st;
+    s_state_t st = {.dir = dir, .spool_max_mb = spool_mb};
     int rc = s_load_state (dir, &st);
     if (rc != 0)
         return rc;

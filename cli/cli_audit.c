@@ -46,7 +46,7 @@ static int s_parse_zone (const char *p, long *offset)
 /*  Parses "2026-11-25T10:00:00Z" (optional .fff, a zone or none = UTC),
  *  "2026-11-25" (midnight UTC) or epoch seconds into ms. Returns 0 or
  *  PH_EINVAL. */
-static int s_parse_time (const char *text, uint64_t *ms)
+int cli_parse_time (const char *text, uint64_t *ms)
 {
     uint64_t seconds;
     if (ph_parse_uint (text, 0, CLI_EPOCH_SECONDS_MAX, &seconds) == 0) {
@@ -113,7 +113,7 @@ static int s_time_option (const cli_ctx_t *ctx, const cli_args_t *args, const ch
 {
     const char *text = cli_args_get (args, name);
     *ms = 0;
-    if (text && s_parse_time (text, ms) != 0)
+    if (text && cli_parse_time (text, ms) != 0)
         return cli_usage_error (ctx->verb,
                                 "--%s '%s' is not a time: write 2026-11-25T10:00:00Z (ISO "
                                 "8601) or seconds since the epoch",

@@ -19,10 +19,21 @@ static bool s_is_option (const char *word)
     return word[0] == '-' && word[1] != 0;
 }
 
+/*  True when name is a flag (takes no value) in table (may be NULL). */
+static bool s_is_flag (const cli_opt_t *table, const char *name)
+{
+    for (const cli_opt_t *o = table; o && o->name; o++)
+        if (strcmp (o->name, name) == 0)
+            return (o->flags & CLI_OPT_FLAG) != 0;
+    return false;
+}
+
 /*  Index of the first bare word at or after start: not an option, nor the
- *  value of one. Global flags take no value; every other option takes one
- *  unless it is written --name=value. Returns -1 when there is none. */
-static int s_next_word (int argc, char **argv, int start, const cli_opt_t *globals)
+ *  value of one. Flags (global, or of the verb when verb_opts is given)
+ *  take no value; every other option takes one unless it is written
+ *  --name=value. Returns -1 when there is none. */
+static int s_next_word (int argc, char **argv, int start, const cli_opt_t *globals,
+                        const cli_opt_t *verb_opts)
 {
     for (int i = start; i < argc; i++) {
         const char *word = strcmp (argv[i], "-h") == 0 ? "--help" : argv[i];
@@ -30,10 +41,7 @@ static int s_next_word (int argc, char **argv, int start, const cli_opt_t *globa
             return i;
         if (strncmp (word, "--", 2) != 0 || strchr (word, '='))
             continue;
-        bool flag = false;
-        for (const cli_opt_t *o = globals; o->name; o++)
-            if (strcmp (o->name, word + 2) == 0)
-                flag = (o->flags & CLI_OPT_FLAG) != 0;
+        bool flag = s_is_flag (globals, word + 2) || s_is_flag (verb_opts, word + 2);
         if (!flag)
             i++;
     }
@@ -69,13 +77,13 @@ int cli_group_resolve (const cli_group_t *group, int argc, char **argv, int grou
     *verb = NULL;
     if (argc + 2 > CLI_ARGV_MAX)
         return s_fail (err, errlen, "too many arguments (at most %d)", CLI_ARGV_MAX - 2);
-    int at = s_next_word (argc, argv, group_at + 1, globals);
+    int at = s_next_word (argc, argv, group_at + 1, globals, NULL);
     if (at < 0)
         return 0;
     *verb = cli_group_find (group, argv[at]);
     if (!*verb)
         return s_fail (err, errlen, "'%s' is not a porthole %s command", argv[at], group->name);
-    int pos = (*verb)->positional ? s_next_word (argc, argv, at + 1, globals) : -1;
+    int pos = (*verb)->positional ? s_next_word (argc, argv, at + 1, globals, (*verb)->opts) : -1;
     int n = s_copy_without (argc, argv, at, pos, out);
     out[group_at] = argv[at]; /* the verb takes the group word's place */
     if (pos >= 0) {

@@ -270,7 +270,8 @@ const char *cli_help_verb (const char *verb)
     for (size_t i = 0; i < sizeof s_texts / sizeof s_texts[0]; i++)
         if (strcmp (s_texts[i].verb, verb) == 0)
             return s_texts[i].text;
-    return cli_help_iam_verb (verb);
+    const char *text = cli_help_iam_verb (verb);
+    return text ? text : cli_help_logs_verb (verb);
 }
 
 const char *cli_help_head (void)

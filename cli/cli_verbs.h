@@ -36,4 +36,9 @@ int cli_verb_update_preferences (cli_ctx_t *ctx, const cli_args_t *args);
  *  Returns PH_EXIT_OK or prints a usage error and returns PH_EXIT_USAGE. */
 int cli_check_session_id (const char *verb, const char *id);
 
+/*  Parses "2026-11-25T10:00:00Z" (optional .fff, a zone or none = UTC),
+ *  "2026-11-25" (midnight UTC) or epoch seconds into ms (cli_audit.c).
+ *  Returns 0 or PH_EINVAL. */
+int cli_parse_time (const char *text, uint64_t *ms);
+
 #endif

@@ -23,6 +23,10 @@
  *    ctl_iam_policy.c IAM ops on policies, SimulatePrincipalPolicy
  *    ctl_audit.c      the audit trail: hash chain, queued appends
  *    ctl_audit_query.c LookupEvents, Verify
+ *    ctl_transcript.c logshippers and log prefs in HelloReply, Terminating
+ *                     until TranscriptComplete
+ *    ctl_logs.c       LogsRequest: log groups and streams (ops on metadata)
+ *    ctl_logs_read.c  LogsRequest: GetLogEvents, FilterLogEvents
  */
 #ifndef CTL_H
 #define CTL_H
@@ -320,6 +324,12 @@ void ctl_registry_on_enroll (ctl_t *ctl, ctl_msg_t *msg);
 void ctl_registry_on_hello (ctl_t *ctl, ctl_msg_t *msg);
 void ctl_registry_on_heartbeat (ctl_t *ctl, ctl_msg_t *msg);
 
+/*  Answers the Hello of req (whose instance was stored) with HelloReply:
+ *  the instance is (re)bound to this process; logshippers and log_prefs
+ *  are borrowed for the call. Destroys req. */
+void ctl_registry_hello_reply (ctl_req_t **req_p, Porthole__V1__LogshipperInfo **logshippers,
+                               size_t n_logshippers, Porthole__V1__SessionLogPrefs *log_prefs);
+
 /*  The instance that said Hello to this process, or NULL. */
 ctl_instance_t *ctl_registry_instance (ctl_t *ctl, const char *instance_id);
 
@@ -488,5 +498,43 @@ void ctl_audit_hash (const char *prev_hash, const char *const fields[8], char *o
 
 void ctl_audit_lookup (ctl_req_t *req);
 void ctl_audit_verify (ctl_req_t *req);
+
+/* ---- ctl_transcript.c -------------------------------------------------- */
+
+/*  After a stored Hello: reads the live logshippers and the log
+ *  preferences, then answers with ctl_registry_hello_reply. Takes req. */
+void ctl_transcript_hello (ctl_req_t *req);
+
+/*  SessionEnded (not failed) from target: stores the end and moves the
+ *  session to Terminating, or Terminated when no logshipper is registered
+ *  or the transcript was complete already. Fire and forget; returns the rc
+ *  of the queued command. */
+int ctl_transcript_session_ended (ctl_t *ctl, const char *sid, const char *target, bool has_exit,
+                                  int exit_code, const char *reason);
+
+/*  TranscriptComplete from the session's instance: Terminating -> Terminated. */
+void ctl_transcript_on_complete (ctl_t *ctl, ctl_msg_t *msg);
+
+/* ---- ctl_logs.c / ctl_logs_read.c ---------------------------------------- */
+
+#define CTL_E_RESOURCE_NOT_FOUND      "ResourceNotFound"
+#define CTL_E_RESOURCE_ALREADY_EXISTS "ResourceAlreadyExists"
+#define CTL_LOGS_NAME_MAX             512
+#define CTL_LOGS_LIMIT_DEFAULT        10000
+#define CTL_LOGS_LIMIT_MAX            10000
+
+/*  LogsRequest: checks the op and its fields, authorises logs:OP on
+ *  loggroup/G (or "*" for DescribeLogGroups), runs it. */
+void ctl_logs_request (ctl_req_t *req);
+
+/*  The read ops of ctl_logs_read.c, called after authorisation. */
+void ctl_logs_get_events (ctl_req_t *req);
+void ctl_logs_filter_events (ctl_req_t *req);
+
+/*  True for [A-Za-z0-9_.-/#]{1,512}. */
+bool ctl_logs_name_valid (const char *name);
+
+/*  Sends LogsReply (op copied from the request) and destroys req. */
+void ctl_logs_reply (ctl_req_t **req_p, Porthole__V1__LogsReply *body);
 
 #endif

@@ -176,10 +176,13 @@ void ctl_attach_on_ended (ctl_t *ctl, ctl_msg_t *msg)
 {
     const Porthole__V1__SessionEnded *e = msg->env->session_ended;
     const char *reason = e->reason && *e->reason ? e->reason : (e->failed ? "failed" : "exited");
-    ph_info ("session %s: %s on %s (exit %d, %s)", e->session_id,
-             e->failed ? "Failed" : "Terminated", msg->name, (int)e->exit_code, reason);
-    ctl_store_end_session (ctl, e->session_id, msg->name, e->failed ? "Failed" : "Terminated",
-                           !e->failed, e->exit_code, reason, NULL, NULL);
+    ph_info ("session %s: %s on %s (exit %d, %s)", e->session_id, e->failed ? "failed" : "ended",
+             msg->name, (int)e->exit_code, reason);
+    if (e->failed)
+        ctl_store_end_session (ctl, e->session_id, msg->name, "Failed", false, 0, reason, NULL,
+                               NULL);
+    else /* Terminating until the transcript is shipped (ctl_transcript.c) */
+        ctl_transcript_session_ended (ctl, e->session_id, msg->name, true, e->exit_code, reason);
     char principal[CTL_IID_MAX + 16], resource[CTL_RESOURCE_MAX];
     const char *addr = zmq_msg_gets (&msg->rx->frame, "Peer-Address");
     snprintf (principal, sizeof principal, "instance:%.24s", msg->name);

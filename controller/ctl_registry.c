@@ -336,7 +336,8 @@ void ctl_registry_on_enroll (ctl_t *ctl, ctl_msg_t *msg)
 
 /* ---- Hello ------------------------------------------------------------- */
 
-static void s_hello_reply (ctl_req_t **req_p)
+void ctl_registry_hello_reply (ctl_req_t **req_p, Porthole__V1__LogshipperInfo **logshippers,
+                               size_t n_logshippers, Porthole__V1__SessionLogPrefs *log_prefs)
 {
     ctl_req_t *req = *req_p;
     ctl_t *ctl = req->ctl;
@@ -355,6 +356,9 @@ static void s_hello_reply (ctl_req_t **req_p)
     Porthole__V1__HelloReply body = PORTHOLE__V1__HELLO_REPLY__INIT;
     body.instance_id = req->name;
     body.heartbeat_interval_ms = ctl->opt.heartbeat_ms;
+    body.logshippers = logshippers;
+    body.n_logshippers = n_logshippers;
+    body.log_prefs = log_prefs;
     ph_env_t env = PH_ENV_INIT;
     env.body_case = PORTHOLE__V1__ENVELOPE__BODY_HELLO_REPLY;
     env.hello_reply = &body;
@@ -395,7 +399,7 @@ static void s_on_hello_stored (ph_redis_t *redis, ph_reply_t *reply, void *arg)
     s_hello_reconnect_sessions (req->ctl, req->env->hello, req->name);
     ph_info ("instance %s: Hello from %s (%s, agent %s)", req->name, req->addr,
              req->env->hello->hostname, req->env->hello->agent_version);
-    s_hello_reply (&req);
+    ctl_transcript_hello (req); /* logshippers and log preferences, then the reply */
 }
 
 void ctl_registry_on_hello (ctl_t *ctl, ctl_msg_t *msg)

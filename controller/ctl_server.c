@@ -48,6 +48,8 @@ static const s_route_t s_routes[] = {
      NULL},
     {CTL_PORT_AGENTS, B (SESSION_ENDED), CTL_PEER_INSTANCE, true, ctl_attach_on_ended, NULL, NULL},
     {CTL_PORT_AGENTS, B (STREAM_DATA), CTL_PEER_INSTANCE, true, ctl_relay_from_agent, NULL, NULL},
+    {CTL_PORT_AGENTS, B (TRANSCRIPT_COMPLETE), CTL_PEER_INSTANCE, true, ctl_transcript_on_complete,
+     NULL, NULL},
     {CTL_PORT_AGENTS, B (ERROR), CTL_PEER_INSTANCE, false, s_on_agent_error, NULL, NULL},
     {CTL_PORT_CLIENTS, B (CREATE_ACTIVATION), CTL_PEER_USER, false, NULL, ctl_api_create_activation,
      "activation:CreateActivation"},
@@ -66,6 +68,7 @@ static const s_route_t s_routes[] = {
     {CTL_PORT_CLIENTS, B (UPDATE_PREFERENCES), CTL_PEER_USER, false, NULL,
      ctl_api_update_preferences, "preferences:UpdatePreferences"},
     {CTL_PORT_CLIENTS, B (IAM), CTL_PEER_USER, false, NULL, ctl_iam_request, NULL},
+    {CTL_PORT_CLIENTS, B (LOGS), CTL_PEER_USER, false, NULL, ctl_logs_request, NULL},
     {CTL_PORT_CLIENTS, B (AUDIT_LOOKUP), CTL_PEER_USER, false, NULL, ctl_audit_lookup,
      "audit:LookupEvents"},
     {CTL_PORT_CLIENTS, B (AUDIT_VERIFY), CTL_PEER_USER, false, NULL, ctl_audit_verify,
@@ -196,7 +199,7 @@ static void s_on_agent_error (ctl_t *ctl, ctl_msg_t *msg)
 
 /* ---- client API requests ---------------------------------------------- */
 
-/*  Every API call is audited; its action is the route's (IAM: iam:OP),
+/*  Every API call is audited; its action is the route's (IAM: iam:OP, logs: logs:OP),
  *  its resource "*" until the handler's authorisation names one. */
 static void s_dispatch_api (ctl_t *ctl, ctl_msg_t *msg, const s_route_t *route)
 {
@@ -205,6 +208,8 @@ static void s_dispatch_api (ctl_t *ctl, ctl_msg_t *msg, const s_route_t *route)
     req->audit = true;
     if (route->action)
         snprintf (req->action, sizeof req->action, "%s", route->action);
+    else if (req->env->body_case == PORTHOLE__V1__ENVELOPE__BODY_LOGS)
+        snprintf (req->action, sizeof req->action, "logs:%.40s", req->env->logs->op);
     else
         snprintf (req->action, sizeof req->action, "iam:%.40s", req->env->iam->op);
     snprintf (req->resource, sizeof req->resource, "*");

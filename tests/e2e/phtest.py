@@ -250,7 +250,8 @@ class StackTest(unittest.TestCase):
             shutil.rmtree(stack.dir, ignore_errors=True)
 
     def tearDown(self):
-        if not getattr(self._outcome, "success", True):  # this test failed
+        result = self._outcome.result
+        if any(t is self for t, _ in result.failures + result.errors):  # this test failed
             print(self.stack.logs())
 
     def shell(self, *extra, cols=80, rows=24):

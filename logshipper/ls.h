@@ -1,0 +1,127 @@
+/*  ls.h: the internals of porthole-logshipper, shared by its modules only.
+ *
+ *  The logshipper is one zloop reactor (ls_server.c) that owns a ZAP
+ *  handler, one CURVE ROUTER (agents ship their session transcripts here),
+ *  an async Redis connection and one housekeeping timer. It keeps nothing
+ *  of its own: log groups and streams live in Redis (docs/architecture.md
+ *  "Session logs"), so any number of logshippers can run side by side.
+ *
+ *  Modules:
+ *    main.c          command line: keygen, run, put-log-events (a test tool)
+ *    ls_server.c     reactor, ZAP lookup, dispatch, registration, retention
+ *    ls_put.c        PutLogEvents: validation and the one append script
+ *    ls_client.c     put-log-events: one batch sent as an instance, blocking
+ */
+#ifndef LS_H
+#define LS_H
+
+#include "ph_errors.h"
+#include "ph_keys.h"
+#include "ph_log.h"
+#include "ph_redis.h"
+#include "ph_util.h"
+#include "ph_wire.h"
+#include "ph_zap.h"
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* ---- limits and timings ------------------------------------------------ */
+
+#define LS_DOMAIN           "porthole-logshipper"
+#define LS_BATCH_EVENTS_MAX 10000         /* events per PutLogEvents */
+#define LS_BATCH_BYTES_MAX  (1024 * 1024) /* message bytes per PutLogEvents */
+#define LS_NAME_MAX         512           /* log group and stream names */
+#define LS_BATCH_ID_MAX     128
+#define LS_DEDUP_TTL_S      86400 /* ph:logbatch:{ID} */
+#define LS_CACHE_TTL_MS     10000 /* ZAP key -> identity */
+#define LS_CACHE_MAX        100000
+#define LS_HOUSEKEEPING_MS  1000
+#define LS_REGISTER_TTL_S   30 /* ph:logshipper:{LID} */
+#define LS_REGISTER_TICKS   5  /* refreshed every 5 s */
+#define LS_RETENTION_TICKS  60 /* XTRIM once a minute */
+#define LS_RECV_BATCH       64
+#define LS_LID_MAX          16 /* "l-" + 8 hex */
+#define LS_ENDPOINT_MAX     256
+#define LS_DRAIN_MAX_MS     2000
+#define LS_BAD_FRAME_LOGS   10
+
+#define LS_E_ACCESS_DENIED      "AccessDenied"
+#define LS_E_INVALID_REQUEST    "InvalidRequest"
+#define LS_E_RESOURCE_NOT_FOUND "ResourceNotFound"
+#define LS_E_INTERNAL           "InternalError"
+#define LS_E_UNAVAILABLE        "Unavailable"
+
+typedef struct {
+    const char *redis_url;
+    const char *key_file;
+    const char *bind;
+    char advertise[LS_ENDPOINT_MAX];
+    bool auto_create; /* unknown log groups are created on first use */
+    const char *pid_file;
+} ls_options_t;
+
+typedef struct _ls_t {
+    ls_options_t opt;
+    ph_keypair_t keys;
+    char lid[LS_LID_MAX];
+    uint64_t started_ms;
+    zloop_t *loop;
+    ph_zap_t *zap;
+    zsock_t *router;
+    ph_redis_t *redis;
+    zhashx_t *key_cache; /* Z85 -> identity, with expiry */
+    int hk_timer;
+    uint64_t hk_ticks;
+    unsigned bad_frames;
+    bool drained;
+} ls_t;
+
+/*  A PutLogEvents in flight through its Redis callback. */
+typedef struct {
+    ls_t *ls;
+    uint8_t rid[PH_ROUTING_MAX];
+    size_t rid_len;
+    uint64_t request_id;
+    char instance[PH_USER_ID_MAX];
+    ph_env_t *env; /* the request, owned */
+} ls_req_t;
+
+/* ---- ls_server.c ------------------------------------------------------- */
+
+/*  Builds the reactor: ZAP handler, ROUTER (bound), async Redis, timer.
+ *  Returns NULL with a message in err. Blocks only while binding. */
+ls_t *ls_new (const ls_options_t *opt, const ph_keypair_t *keys, const char *lid, char *err,
+              size_t errlen);
+void ls_destroy (ls_t **self_p);
+
+/*  Runs until SIGINT/SIGTERM, then lets Redis answer what is queued. */
+int ls_run (ls_t *self);
+
+/*  Sends env as the reply to req (version, request_id filled in), or
+ *  Error{code, text}; both free req. */
+void ls_req_reply (ls_req_t **req_p, ph_env_t *env);
+void ls_req_fail (ls_req_t **req_p, const char *code, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+void ls_req_destroy (ls_req_t **req_p);
+
+/* ---- ls_put.c ---------------------------------------------------------- */
+
+/*  True for a log group or stream name: [A-Za-z0-9_.-/#]{1,512}. */
+bool ls_name_valid (const char *name);
+
+/*  Validates the PutLogEvents of req and appends it (one Lua script). The
+ *  reply goes out once Redis answered. Takes req; never blocks. */
+void ls_put_log_events (ls_req_t *req);
+
+/*  Housekeeping, once a minute: XTRIM by each group's retention. */
+void ls_put_retention (ls_t *ls);
+
+/* ---- ls_client.c ------------------------------------------------------- */
+
+/*  put-log-events: sends one batch and prints the answer; blocks (a
+ *  command-line tool). Returns a PH_EXIT_* code. */
+int ls_client_main (int argc, char **argv);
+
+#endif

@@ -1,0 +1,389 @@
+/*  ls_server: the logshipper's one reactor.
+ *
+ *  The ZAP handler is bound before the ROUTER (libzmq would otherwise accept
+ *  any CURVE key). ZAP maps each client key to an identity via
+ *  ph:key:{Z85} (async GET, cached 10 s), exactly as the controller does:
+ *  "instance:mi-..." for agents; any other key is let through as
+ *  "key:Z85" or "user:NAME" so that it gets a clear Error{AccessDenied}
+ *  rather than a silent handshake failure. Only instances may ship logs.
+ *
+ *  Housekeeping: every 5 s this logshipper refreshes its record
+ *  ph:logshipper:{LID} (expires after 30 s), which controllers hand to
+ *  agents in HelloReply; once a minute it applies retention.
+ */
+#include "ls.h"
+#include "ph_version.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+    char identity[PH_USER_ID_MAX];
+    uint64_t expires_mono;
+} s_cache_entry_t;
+
+/* ---- requests ---------------------------------------------------------- */
+
+void ls_req_destroy (ls_req_t **req_p)
+{
+    if (!req_p || !*req_p)
+        return;
+    ph_wire_free (&(*req_p)->env);
+    free (*req_p);
+    *req_p = NULL;
+}
+
+void ls_req_reply (ls_req_t **req_p, ph_env_t *env)
+{
+    ls_req_t *req = *req_p;
+    env->version = PH_WIRE_VERSION;
+    env->request_id = req->request_id;
+    if (ph_wire_send (req->ls->router, req->rid, req->rid_len, env) != 0)
+        ph_debug ("reply to %s dropped (peer gone or queue full)", req->instance);
+    ls_req_destroy (req_p);
+}
+
+void ls_req_fail (ls_req_t **req_p, const char *code, const char *fmt, ...)
+{
+    ls_req_t *req = *req_p;
+    char text[PH_ERRTEXT_MAX];
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (text, sizeof text, fmt, ap);
+    va_end (ap);
+    ph_debug ("%s %s: %s", code, req->instance, text);
+    ph_wire_send_error (req->ls->router, req->rid, req->rid_len, req->request_id, code, "%s", text);
+    ls_req_destroy (req_p);
+}
+
+/* ---- ZAP: key -> identity -------------------------------------------- */
+
+static void s_cache_key (ls_t *self, const char *key_z85, const char *identity)
+{
+    s_cache_entry_t *e = calloc (1, sizeof *e);
+    assert (e);
+    snprintf (e->identity, sizeof e->identity, "%s", identity);
+    e->expires_mono = ph_mono_ms () + LS_CACHE_TTL_MS;
+    if (zhashx_size (self->key_cache) >= LS_CACHE_MAX)
+        zhashx_purge (self->key_cache);
+    zhashx_update (self->key_cache, key_z85, e);
+}
+
+typedef struct {
+    ls_t *ls;
+    ph_zap_request_t *req;
+    char key[PH_Z85_KEY_LEN + 1];
+} s_zap_lookup_t;
+
+static void s_on_key_reply (ph_redis_t *redis, ph_reply_t *reply, void *arg)
+{
+    (void)redis;
+    s_zap_lookup_t *z = arg;
+    char identity[PH_USER_ID_MAX];
+    const char *value = ph_reply_str (reply);
+    if (!ph_reply_ok (reply)) {
+        ph_warn ("zap: cannot look up key %s (Redis: %s); handshake refused, the peer retries",
+                 z->key, reply ? ph_reply_str (reply) : "connection lost");
+        ph_zap_reply (z->ls->zap, z->req, NULL);
+        free (z);
+        return;
+    }
+    if (value && (strncmp (value, "instance:", 9) == 0 || strncmp (value, "user:", 5) == 0))
+        snprintf (identity, sizeof identity, "%s", value);
+    else
+        snprintf (identity, sizeof identity, "key:%s", z->key);
+    s_cache_key (z->ls, z->key, identity);
+    ph_zap_reply (z->ls->zap, z->req, identity);
+    free (z);
+}
+
+static void s_zap_lookup (ph_zap_t *zap, ph_zap_request_t *req, const char *domain,
+                          const char *key_z85, void *arg)
+{
+    ls_t *ls = arg;
+    if (strcmp (domain, LS_DOMAIN)) {
+        ph_zap_reply (zap, req, NULL);
+        return;
+    }
+    s_cache_entry_t *e = zhashx_lookup (ls->key_cache, key_z85);
+    if (e && e->expires_mono > ph_mono_ms ()) {
+        ph_zap_reply (zap, req, e->identity);
+        return;
+    }
+    s_zap_lookup_t *z = calloc (1, sizeof *z);
+    assert (z);
+    z->ls = ls;
+    z->req = req;
+    snprintf (z->key, sizeof z->key, "%s", key_z85);
+    if (ph_redis_cmd (ls->redis, s_on_key_reply, z, "GET ph:key:{%s}", key_z85) != 0) {
+        ph_warn ("zap: Redis is not connected; handshake of key %s refused, the peer retries",
+                 key_z85);
+        ph_zap_reply (zap, req, NULL);
+        free (z);
+    }
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+/*  Only an instance may send PutLogEvents; everything else is refused with
+ *  a reason (replies are dropped, a peer's Error is logged). */
+static void s_dispatch (ls_t *ls, ph_wire_rx_t *rx, ph_env_t **env_p)
+{
+    ph_env_t *env = *env_p;
+    const char *uid = rx->user_id;
+    bool instance = strncmp (uid, "instance:", 9) == 0 && ph_instance_id_valid (uid + 9);
+    if (env->body_case == PORTHOLE__V1__ENVELOPE__BODY_ERROR) {
+        ph_warn ("%s reported %s: %s", uid, env->error->code,
+                 env->error->message ? env->error->message : "");
+        return;
+    }
+    if (!instance) {
+        ph_wire_send_error (ls->router, rx->routing_id, rx->routing_id_len, env->request_id,
+                            LS_E_ACCESS_DENIED,
+                            "porthole-logshipper: only registered instances may ship logs, and "
+                            "%s is not one; register the machine with porthole-agent register",
+                            *uid ? uid : "this key");
+        return;
+    }
+    if (env->body_case != PORTHOLE__V1__ENVELOPE__BODY_PUT_LOG_EVENTS) {
+        ph_wire_send_error (
+            ls->router, rx->routing_id, rx->routing_id_len, env->request_id, LS_E_INVALID_REQUEST,
+            "porthole-logshipper: '%s' is not a request the logshipper accepts "
+            "(only put_log_events); is the agent the same version (" PH_VERSION ")?",
+            ph_wire_body_name (env->body_case));
+        return;
+    }
+    ls_req_t *req = calloc (1, sizeof *req);
+    assert (req);
+    req->ls = ls;
+    req->rid_len = rx->routing_id_len;
+    memcpy (req->rid, rx->routing_id, req->rid_len);
+    req->request_id = env->request_id;
+    snprintf (req->instance, sizeof req->instance, "%s", uid + 9);
+    req->env = env;
+    *env_p = NULL;
+    ls_put_log_events (req);
+}
+
+static void s_on_bad_frame (ls_t *ls, ph_wire_rx_t *rx, const char *err)
+{
+    if (++ls->bad_frames <= LS_BAD_FRAME_LOGS)
+        ph_warn ("bad frame from %s: %s; answered InvalidRequest", *rx->user_id ? rx->user_id : "?",
+                 err);
+    ph_wire_send_error (ls->router, rx->routing_id, rx->routing_id_len, 0, LS_E_INVALID_REQUEST,
+                        "porthole-logshipper: cannot read the message (%s); is the agent the "
+                        "same version (" PH_VERSION ")?",
+                        err);
+}
+
+static bool s_receive_one (ls_t *ls)
+{
+    ph_wire_rx_t rx;
+    ph_env_t *env = NULL;
+    char err[PH_ERRTEXT_MAX] = "";
+    int rc = ph_wire_recv (ls->router, true, &rx, &env, err, sizeof err);
+    if (rc == PH_EIO) {
+        ph_wire_rx_close (&rx);
+        return false;
+    }
+    if (rc != 0)
+        s_on_bad_frame (ls, &rx, err);
+    else
+        s_dispatch (ls, &rx, &env);
+    ph_wire_free (&env);
+    ph_wire_rx_close (&rx);
+    return true;
+}
+
+static int s_on_router (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void)loop;
+    (void)sock;
+    for (int i = 0; i < LS_RECV_BATCH && s_receive_one (arg); i++)
+        ;
+    return 0;
+}
+
+/* ---- housekeeping ----------------------------------------------------- */
+
+static void s_log_reply (ph_redis_t *redis, ph_reply_t *reply, void *arg)
+{
+    (void)redis;
+    if (!reply)
+        ph_warn ("redis: %s: connection lost before the reply", (const char *)arg);
+    else if (ph_reply_is_error (reply))
+        ph_error ("redis: %s: %s", (const char *)arg, ph_reply_str (reply));
+}
+
+/*  Writes ph:logshipper:{LID} (expiring) and adds LID to ph:logshippers:
+ *  controllers list the live ones in HelloReply. Fire and forget. */
+static void s_register (ls_t *ls)
+{
+    ph_redis_cmd (ls->redis, s_log_reply, "register",
+                  "HSET ph:logshipper:{%s} endpoint %s server_key %s started_ms %llu", ls->lid,
+                  ls->opt.advertise, ls->keys.public_z85, (unsigned long long)ls->started_ms);
+    ph_redis_cmd (ls->redis, s_log_reply, "register", "EXPIRE ph:logshipper:{%s} %d", ls->lid,
+                  LS_REGISTER_TTL_S);
+    ph_redis_cmd (ls->redis, s_log_reply, "register", "SADD ph:logshippers %s", ls->lid);
+}
+
+static void s_purge_cache (ls_t *ls)
+{
+    uint64_t now = ph_mono_ms ();
+    zlistx_t *keys = zhashx_keys (ls->key_cache);
+    for (const char *k = zlistx_first (keys); k; k = zlistx_next (keys)) {
+        s_cache_entry_t *e = zhashx_lookup (ls->key_cache, k);
+        if (e->expires_mono <= now)
+            zhashx_delete (ls->key_cache, k);
+    }
+    zlistx_destroy (&keys);
+}
+
+static int s_on_housekeeping (zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    ls_t *ls = arg;
+    ls->hk_ticks++;
+    if (ls->bad_frames > LS_BAD_FRAME_LOGS)
+        ph_warn ("%u more bad frames answered without a log line",
+                 ls->bad_frames - LS_BAD_FRAME_LOGS);
+    ls->bad_frames = 0;
+    if (ls->hk_ticks % LS_REGISTER_TICKS == 0)
+        s_register (ls);
+    if (ls->hk_ticks % LS_RETENTION_TICKS == 0) {
+        ls_put_retention (ls);
+        s_purge_cache (ls);
+    }
+    return 0;
+}
+
+static void s_on_redis_state (ph_redis_t *redis, bool connected, void *arg)
+{
+    (void)redis;
+    if (connected)
+        s_register (arg); /* at once, not 5 s later: agents wait for it */
+}
+
+/* ---- life cycle --------------------------------------------------------- */
+
+static void s_free_entry (void **item_p)
+{
+    free (*item_p);
+    *item_p = NULL;
+}
+
+static zsock_t *s_server_socket (ls_t *self, char *err, size_t errlen)
+{
+    zsock_t *sock = zsock_new (ZMQ_ROUTER);
+    if (!sock || ph_keys_setup_server (sock, &self->keys, LS_DOMAIN) != 0) {
+        snprintf (err, errlen, "cannot set up CURVE on a socket (is libzmq built with libsodium?)");
+        zsock_destroy (&sock);
+        return NULL;
+    }
+    zsock_set_router_mandatory (sock, 1);
+    zsock_set_router_handover (sock, 1);
+    if (zsock_bind (sock, "%s", self->opt.bind) < 0) {
+        snprintf (err, errlen,
+                  "cannot bind %s: %s; is another logshipper running there? choose another "
+                  "endpoint with --bind",
+                  self->opt.bind, zmq_strerror (zmq_errno ()));
+        zsock_destroy (&sock);
+        return NULL;
+    }
+    return sock;
+}
+
+ls_t *ls_new (const ls_options_t *opt, const ph_keypair_t *keys, const char *lid, char *err,
+              size_t errlen)
+{
+    ls_t *self = calloc (1, sizeof *self);
+    assert (self);
+    self->opt = *opt;
+    self->keys = *keys;
+    snprintf (self->lid, sizeof self->lid, "%s", lid);
+    self->started_ms = ph_now_ms ();
+    self->key_cache = zhashx_new ();
+    assert (self->key_cache);
+    zhashx_set_destructor (self->key_cache, s_free_entry);
+    self->loop = zloop_new ();
+    self->zap = ph_zap_new (self->loop, s_zap_lookup, self);
+    if (!self->zap) {
+        snprintf (err, errlen, "cannot bind the ZAP handler (another one in this process?)");
+        goto out_destroy;
+    }
+    self->router = s_server_socket (self, err, errlen);
+    if (!self->router)
+        goto out_destroy;
+    zloop_reader (self->loop, self->router, s_on_router, self);
+    self->redis = ph_redis_new (self->loop, opt->redis_url, s_on_redis_state, self);
+    if (!self->redis) {
+        snprintf (err, errlen, "bad Redis URL '%s': use redis://HOST:PORT[/DB] or unix:///PATH",
+                  opt->redis_url);
+        goto out_destroy;
+    }
+    self->hk_timer = zloop_timer (self->loop, LS_HOUSEKEEPING_MS, 0, s_on_housekeeping, self);
+    return self;
+out_destroy:
+    ls_destroy (&self);
+    return NULL;
+}
+
+void ls_destroy (ls_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    ls_t *self = *self_p;
+    ph_redis_destroy (&self->redis); /* its callbacks answer on the socket */
+    if (self->loop && self->router)
+        zloop_reader_end (self->loop, self->router);
+    zsock_destroy (&self->router);
+    ph_zap_destroy (&self->zap);
+    zloop_destroy (&self->loop);
+    zhashx_destroy (&self->key_cache);
+    free (self);
+    *self_p = NULL;
+}
+
+static void s_on_drained (ph_redis_t *redis, ph_reply_t *reply, void *arg)
+{
+    (void)redis;
+    (void)reply;
+    ((ls_t *)arg)->drained = true;
+}
+
+static int s_check_drained (zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    return ((ls_t *)arg)->drained ? -1 : 0;
+}
+
+static int s_drain_timeout (zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    (void)arg;
+    ph_warn ("Redis did not confirm the last appends within %d ms; agents re-send them",
+             LS_DRAIN_MAX_MS);
+    return -1;
+}
+
+int ls_run (ls_t *self)
+{
+    ph_info ("logshipper %s: listening on %s (advertised %s), auto-create log groups %s", self->lid,
+             self->opt.bind, self->opt.advertise, self->opt.auto_create ? "on" : "off");
+    zloop_start (self->loop);
+    ph_info ("logshipper %s: stopping", self->lid);
+    /* take no new batches; let Redis answer the appends already queued */
+    zloop_reader_end (self->loop, self->router);
+    zloop_timer_end (self->loop, self->hk_timer);
+    if (ph_redis_cmd (self->redis, s_on_drained, self, "PING") != 0)
+        return 0;
+    zloop_set_nonstop (self->loop, true);
+    zloop_timer (self->loop, 10, 0, s_check_drained, self);
+    zloop_timer (self->loop, LS_DRAIN_MAX_MS, 1, s_drain_timeout, self);
+    zloop_start (self->loop);
+    return 0;
+}
