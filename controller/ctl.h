@@ -33,6 +33,7 @@
 
 #include "ph_crypto.h"
 #include "ph_errors.h"
+#include "ph_keycache.h"
 #include "ph_keys.h"
 #include "ph_log.h"
 #include "ph_policy.h"
@@ -161,12 +162,12 @@ typedef struct _ctl_t {
     zsock_t *agents;
     zsock_t *clients;
     ph_redis_t *redis;
-    zhashx_t *key_cache;    /* Z85 -> identity text, with expiry */
-    zhashx_t *policy_cache; /* "name\nsha256" -> parsed policy (ctl_principal.c) */
-    ctl_audit_t *audit;     /* the audit trail writer (ctl_audit.c) */
-    zhashx_t *instances;    /* instance id -> ctl_instance_t */
-    zhashx_t *routes;       /* session id -> ctl_route_t */
-    zhashx_t *enroll_fails; /* peer address -> failure counter */
+    ph_keycache_t *key_cache; /* ZAP: Z85 -> identity, with expiry */
+    zhashx_t *policy_cache;   /* "name\nsha256" -> parsed policy (ctl_principal.c) */
+    ctl_audit_t *audit;       /* the audit trail writer (ctl_audit.c) */
+    zhashx_t *instances;      /* instance id -> ctl_instance_t */
+    zhashx_t *routes;         /* session id -> ctl_route_t */
+    zhashx_t *enroll_fails;   /* peer address -> failure counter */
     int hk_timer;
     uint64_t hk_ticks;
     unsigned bad_frames; /* bad frames seen in this housekeeping tick */

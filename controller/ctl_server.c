@@ -3,7 +3,7 @@
  *  Order matters at start-up: the ZAP handler is bound first (libzmq would
  *  otherwise accept any CURVE key), then both ROUTERs get their CURVE and
  *  ZAP options and bind. ZAP maps each client key to an identity via
- *  ph:key:{Z85} (async GET, cached 10 s): "instance:mi-...",
+ *  ph:key:{Z85} (ph_keycache: async GET, cached 10 s): "instance:mi-...",
  *  "user:NAME:Z85" (the key too, so that each API call can check that the
  *  key is still registered) or, for a key nobody registered, "key:Z85" so
  *  that such a peer gets a clear answer instead of a silent handshake
@@ -15,15 +15,11 @@
  *  answered or dropped here, so handlers never see it.
  */
 #include "ctl.h"
+#include "ph_daemon.h"
 #include "ph_version.h"
 
 #include <stdio.h>
 #include <string.h>
-
-typedef struct {
-    char identity[PH_USER_ID_MAX];
-    uint64_t expires_mono;
-} s_cache_entry_t;
 
 typedef struct {
     ctl_port_t port;
@@ -85,55 +81,27 @@ zsock_t *ctl_sock (ctl_t *self, ctl_port_t port)
 
 /* ---- ZAP: key -> identity -------------------------------------------- */
 
-static void s_cache_put (zhashx_t *cache, const char *key, void *entry)
-{
-    if (zhashx_size (cache) >= CTL_CACHE_MAX)
-        zhashx_purge (cache);
-    zhashx_update (cache, key, entry);
-}
-
 void ctl_cache_key (ctl_t *self, const char *key_z85, const char *identity)
 {
-    s_cache_entry_t *e = calloc (1, sizeof *e);
-    assert (e);
-    snprintf (e->identity, sizeof e->identity, "%s", identity);
-    e->expires_mono = ph_mono_ms () + CTL_CACHE_TTL_MS;
-    s_cache_put (self->key_cache, key_z85, e);
+    ph_keycache_put (self->key_cache, key_z85, identity);
 }
 
 void ctl_cache_forget (ctl_t *self, const char *key_z85)
 {
-    zhashx_delete (self->key_cache, key_z85);
+    ph_keycache_forget (self->key_cache, key_z85);
 }
 
-typedef struct {
-    ctl_t *ctl;
-    ph_zap_request_t *req;
-    char key[PH_Z85_KEY_LEN + 1];
-} s_zap_lookup_t;
-
-static void s_on_key_reply (ph_redis_t *redis, ph_reply_t *reply, void *arg)
+/*  "user:NAME" becomes "user:NAME:Z85" (the key too, so that each API call
+ *  can check that the key is still registered); an unregistered key or an
+ *  unknown value becomes "key:Z85". */
+static void s_identity_of (const char *value, const char *key_z85, char *identity, size_t len)
 {
-    (void)redis;
-    s_zap_lookup_t *z = arg;
-    char identity[PH_USER_ID_MAX];
-    const char *value = ph_reply_str (reply);
-    if (!ph_reply_ok (reply)) {
-        ph_warn ("zap: cannot look up key %s (Redis: %s); handshake refused, the peer retries",
-                 z->key, reply ? ph_reply_str (reply) : "connection lost");
-        ph_zap_reply (z->ctl->zap, z->req, NULL);
-        free (z);
-        return;
-    }
     if (value && strncmp (value, "user:", 5) == 0 && !strchr (value + 5, ':'))
-        snprintf (identity, sizeof identity, "%s:%s", value, z->key);
+        snprintf (identity, len, "%s:%s", value, key_z85);
     else if (value && strncmp (value, "instance:", 9) == 0)
-        snprintf (identity, sizeof identity, "%s", value);
+        snprintf (identity, len, "%s", value);
     else
-        snprintf (identity, sizeof identity, "key:%s", z->key);
-    ctl_cache_key (z->ctl, z->key, identity);
-    ph_zap_reply (z->ctl->zap, z->req, identity);
-    free (z);
+        snprintf (identity, len, "key:%s", key_z85);
 }
 
 static void s_zap_lookup (ph_zap_t *zap, ph_zap_request_t *req, const char *domain,
@@ -144,22 +112,7 @@ static void s_zap_lookup (ph_zap_t *zap, ph_zap_request_t *req, const char *doma
         ph_zap_reply (zap, req, NULL);
         return;
     }
-    s_cache_entry_t *e = zhashx_lookup (ctl->key_cache, key_z85);
-    if (e && e->expires_mono > ph_mono_ms ()) {
-        ph_zap_reply (zap, req, e->identity);
-        return;
-    }
-    s_zap_lookup_t *z = calloc (1, sizeof *z);
-    assert (z);
-    z->ctl = ctl;
-    z->req = req;
-    snprintf (z->key, sizeof z->key, "%s", key_z85);
-    if (ph_redis_cmd (ctl->redis, s_on_key_reply, z, "GET ph:key:{%s}", key_z85) != 0) {
-        ph_warn ("zap: Redis is not connected; handshake of key %s refused, the peer retries",
-                 key_z85);
-        ph_zap_reply (zap, req, NULL);
-        free (z);
-    }
+    ph_keycache_resolve (ctl->key_cache, ctl->redis, zap, req, key_z85);
 }
 
 /* ---- peers ----------------------------------------------------------- */
@@ -365,20 +318,6 @@ static int s_on_clients (zloop_t *loop, zsock_t *sock, void *arg)
 
 /* ---- housekeeping ----------------------------------------------------- */
 
-static void s_purge_expired (zhashx_t *cache, size_t expiry_offset)
-{
-    uint64_t now = ph_mono_ms ();
-    zlistx_t *keys = zhashx_keys (cache);
-    for (const char *k = zlistx_first (keys); k; k = zlistx_next (keys)) {
-        const char *entry = zhashx_lookup (cache, k);
-        uint64_t expires;
-        memcpy (&expires, entry + expiry_offset, sizeof expires);
-        if (expires <= now)
-            zhashx_delete (cache, k);
-    }
-    zlistx_destroy (&keys);
-}
-
 static int s_on_housekeeping (zloop_t *loop, int timer_id, void *arg)
 {
     (void)loop;
@@ -395,7 +334,7 @@ static int s_on_housekeeping (zloop_t *loop, int timer_id, void *arg)
         ctl_store_refresh_controller (ctl);
     if (ctl->hk_ticks % CTL_MAINTENANCE_TICKS == 0) {
         ctl_store_maintenance (ctl);
-        s_purge_expired (ctl->key_cache, offsetof (s_cache_entry_t, expires_mono));
+        ph_keycache_purge_expired (ctl->key_cache);
         ctl_principal_tick (ctl);
     }
     ctl_audit_tick (ctl);
@@ -430,25 +369,9 @@ static zhashx_t *s_table (zhashx_destructor_fn *destructor)
 static zsock_t *s_server_socket (ctl_t *self, const char *domain, const char *endpoint, char *err,
                                  size_t errlen)
 {
-    zsock_t *sock = zsock_new (ZMQ_ROUTER);
-    if (!sock || ph_keys_setup_server (sock, &self->keys, domain) != 0) {
-        snprintf (err, errlen, "cannot set up CURVE on a socket (is libzmq built with libsodium?)");
-        zsock_destroy (&sock);
-        return NULL;
-    }
-    /* unreachable peers are reported (EHOSTUNREACH) instead of silently
-     * dropped; a reconnecting peer that reuses its routing id takes over */
-    zsock_set_router_mandatory (sock, 1);
-    zsock_set_router_handover (sock, 1);
-    if (zsock_bind (sock, "%s", endpoint) < 0) {
-        snprintf (err, errlen,
-                  "cannot bind %s: %s; is another controller running there? choose "
-                  "another endpoint",
-                  endpoint, zmq_strerror (zmq_errno ()));
-        zsock_destroy (&sock);
-        return NULL;
-    }
-    return sock;
+    return ph_daemon_server_socket (&self->keys, domain, endpoint,
+                                    "is another controller running there? choose another endpoint",
+                                    err, errlen);
 }
 
 static void s_on_redis_state (ph_redis_t *redis, bool connected, void *arg)
@@ -468,7 +391,7 @@ ctl_t *ctl_new (const ctl_options_t *opt, const ph_keypair_t *keys, const char *
     snprintf (self->cid, sizeof self->cid, "%s", cid);
     memcpy (self->secret, secret, secret_len);
     self->secret_len = secret_len;
-    self->key_cache = s_table (s_free_entry);
+    self->key_cache = ph_keycache_new (CTL_CACHE_MAX, CTL_CACHE_TTL_MS, s_identity_of);
     self->policy_cache = ctl_principal_cache_new ();
     self->instances = s_table (s_free_entry);
     self->routes = s_table (s_free_route);
@@ -518,7 +441,7 @@ void ctl_destroy (ctl_t **self_p)
     zsock_destroy (&self->clients);
     ph_zap_destroy (&self->zap);
     zloop_destroy (&self->loop);
-    zhashx_destroy (&self->key_cache);
+    ph_keycache_destroy (&self->key_cache);
     ctl_audit_destroy (&self->audit);
     zhashx_destroy (&self->policy_cache); /* after every request that held a policy */
     zhashx_destroy (&self->instances);

@@ -9,9 +9,8 @@
  *  reactor runs, nothing blocks.
  */
 #include "ctl.h"
-#include "ph_version.h"
+#include "ph_daemon.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,7 +18,7 @@
 #include <unistd.h>
 
 #define PROG                 "porthole-controller"
-#define DEFAULT_REDIS        "redis://127.0.0.1:6379"
+#define DEFAULT_REDIS        PH_DAEMON_DEFAULT_REDIS
 #define DEFAULT_KEY_FILE     "/etc/porthole/controller.key"
 #define DEFAULT_AGENT_BIND   "tcp://*:7610"
 #define DEFAULT_CLIENT_BIND  "tcp://*:7611"
@@ -103,63 +102,7 @@ static const char s_usage_bootstrap[] =
 
 static int s_usage_error (const char *cmd, const char *fmt, const char *arg)
 {
-    fprintf (stderr, PROG "%s%s: ", *cmd ? " " : "", cmd);
-    fprintf (stderr, fmt, arg);
-    fprintf (stderr, "; see '" PROG "%s%s --help'\n", *cmd ? " " : "", cmd);
-    return PH_EXIT_USAGE;
-}
-
-static const char *s_default_redis (void)
-{
-    const char *env = getenv ("PORTHOLE_REDIS_URL");
-    return env && *env ? env : DEFAULT_REDIS;
-}
-
-static bool s_redis_url_valid (const char *url)
-{
-    char host[256];
-    int port, db;
-    return ph_redis_parse_url (url, host, &port, &db) == 0;
-}
-
-/* ---- keygen ------------------------------------------------------------- */
-
-static int s_cmd_keygen (int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {"force", no_argument, 0, 'f'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    bool force = false;
-    int c;
-    while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'h') {
-            fputs (s_usage_keygen, stdout);
-            return PH_EXIT_OK;
-        }
-        if (c != 'f')
-            return s_usage_error ("keygen", "unknown option '%s'", argv[optind - 1]);
-        force = true;
-    }
-    if (optind != argc - 1)
-        return s_usage_error ("keygen", "%s", "give exactly one FILE");
-    const char *path = argv[optind];
-    if (!force && access (path, F_OK) == 0) {
-        fprintf (stderr,
-                 PROG ": %s exists; pass --force to replace it (agents and clients that pinned "
-                      "its public key will then need the new one)\n",
-                 path);
-        return PH_EXIT_CONFIG;
-    }
-    ph_keypair_t kp;
-    if (ph_keys_generate (&kp) != 0 || ph_keys_save (&kp, path) != 0) {
-        fprintf (stderr,
-                 PROG ": cannot write %s: %s; check that its directory exists and is "
-                      "writable\n",
-                 path, strerror (errno));
-        return PH_EXIT_CONFIG;
-    }
-    fprintf (stderr, PROG ": wrote %s (mode 0600); its public key follows\n", path);
-    printf ("%s\n", kp.public_z85);
-    return PH_EXIT_OK;
+    return ph_daemon_usage_error (PROG, cmd, fmt, arg);
 }
 
 /* ---- bootstrap-admin ---------------------------------------------------- */
@@ -212,7 +155,7 @@ static int s_cmd_bootstrap (int argc, char **argv)
                                          {"redis", required_argument, 0, 'r'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *key = NULL, *url = s_default_redis ();
+    const char *key = NULL, *url = ph_daemon_default_redis ();
     int c;
     while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'h') {
@@ -234,10 +177,9 @@ static int s_cmd_bootstrap (int argc, char **argv)
     if (!key || !ph_keys_z85_valid (key))
         return s_usage_error ("bootstrap-admin", "%s",
                               "--public-key must be a 40-character Z85 CURVE public key");
-    if (!s_redis_url_valid (url))
-        return s_usage_error ("bootstrap-admin",
-                              "bad Redis URL '%s': use redis://HOST:PORT[/DB] or unix:///PATH",
-                              url);
+    int rc = ph_daemon_check_redis_url (PROG, "bootstrap-admin", url);
+    if (rc)
+        return rc;
     char err[PH_ERRTEXT_MAX];
     ph_redis_sync_t *redis = ph_redis_sync_new (url, err, sizeof err);
     if (!redis) {
@@ -249,7 +191,7 @@ static int s_cmd_bootstrap (int argc, char **argv)
         redis,
         "EVAL %s 5 ph:bootstrap ph:key:{%s} ph:user:{%s} ph:users ph:user:{%s}:keys %s %llu %s",
         s_bootstrap_lua, key, name, name, name, (unsigned long long)ph_now_ms (), key);
-    int rc = s_bootstrap_result (r, name, url);
+    rc = s_bootstrap_result (r, name, url);
     ph_reply_free (&r);
     ph_redis_sync_destroy (&redis);
     return rc;
@@ -312,19 +254,15 @@ static int s_register (ph_redis_sync_t *redis, const ctl_t *ctl)
  *  the reactor, or NULL with *exit_code set and the reason logged. */
 static ctl_t *s_start (const ctl_options_t *opt, const ph_keypair_t *keys, int *exit_code)
 {
-    char err[PH_ERRTEXT_MAX];
-    ph_redis_sync_t *redis = ph_redis_sync_new (opt->redis_url, err, sizeof err);
+    ph_redis_sync_t *redis = ph_daemon_redis_connect (opt->redis_url);
     if (!redis) {
-        ph_error ("%s; is redis-server running? set --redis or PORTHOLE_REDIS_URL", err);
         *exit_code = PH_EXIT_UNAVAIL;
         return NULL;
     }
-    uint8_t raw[4], secret[CTL_SECRET_MAX];
+    uint8_t secret[CTL_SECRET_MAX];
     size_t secret_len = 0;
-    char cid[CTL_CID_MAX], hex[9];
-    ph_random_bytes (raw, sizeof raw);
-    ph_hex (raw, sizeof raw, hex);
-    snprintf (cid, sizeof cid, "c-%s", hex);
+    char cid[CTL_CID_MAX], err[PH_ERRTEXT_MAX];
+    ph_daemon_node_id ("c-", cid, sizeof cid);
     ctl_t *ctl = NULL;
     int rc = s_load_secret (redis, secret, &secret_len);
     if (rc) {
@@ -359,18 +297,6 @@ static void s_unregister (const ctl_options_t *opt, const char *cid)
     ph_redis_sync_destroy (&redis);
 }
 
-static void s_advertised (const char *bind, char *out, size_t len)
-{
-    const char *star = strstr (bind, "*");
-    const char *any = strstr (bind, "0.0.0.0");
-    if (star)
-        snprintf (out, len, "%.*s127.0.0.1%s", (int)(star - bind), bind, star + 1);
-    else if (any)
-        snprintf (out, len, "%.*s127.0.0.1%s", (int)(any - bind), bind, any + 7);
-    else
-        snprintf (out, len, "%s", bind);
-}
-
 static int s_parse_u32 (const char *opt, const char *text, uint64_t min, uint64_t max,
                         uint32_t *out)
 {
@@ -399,8 +325,9 @@ enum {
     OPT_PID
 };
 
-static int s_parse_run_option (int c, ctl_options_t *opt)
+static int s_parse_run_option (int c, void *arg)
 {
+    ctl_options_t *opt = arg;
     switch (c) {
     case OPT_REDIS:
         opt->redis_url = optarg;
@@ -453,56 +380,19 @@ static int s_parse_run (int argc, char **argv, ctl_options_t *opt)
         {"pid-file", required_argument, 0, OPT_PID},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
-    *opt = (ctl_options_t){.redis_url = s_default_redis (),
+    *opt = (ctl_options_t){.redis_url = ph_daemon_default_redis (),
                            .key_file = DEFAULT_KEY_FILE,
                            .agent_bind = DEFAULT_AGENT_BIND,
                            .client_bind = DEFAULT_CLIENT_BIND,
                            .heartbeat_ms = DEFAULT_HEARTBEAT_MS};
-    int c;
-    while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'h') {
-            fputs (s_usage_run, stdout);
-            return -1;
-        }
-        if (c == '?' || c == ':')
-            return s_usage_error ("run", "bad option '%s'", argv[optind - 1]);
-        int rc = s_parse_run_option (c, opt);
-        if (rc)
-            return rc;
-    }
-    if (optind != argc)
-        return s_usage_error ("run", "unexpected argument '%s'", argv[optind]);
-    if (!s_redis_url_valid (opt->redis_url))
-        return s_usage_error ("run",
-                              "bad Redis URL '%s': use redis://HOST:PORT[/DB] or unix:///PATH",
-                              opt->redis_url);
+    int rc = ph_daemon_getopt (PROG, "run", s_usage_run, argc, argv, opts, s_parse_run_option, opt);
+    if (rc || (rc = ph_daemon_check_redis_url (PROG, "run", opt->redis_url)))
+        return rc;
     if (!*opt->advertise_client)
-        s_advertised (opt->client_bind, opt->advertise_client, sizeof opt->advertise_client);
+        ph_daemon_advertised (opt->client_bind, opt->advertise_client,
+                              sizeof opt->advertise_client);
     if (!*opt->advertise_agent)
-        s_advertised (opt->agent_bind, opt->advertise_agent, sizeof opt->advertise_agent);
-    return 0;
-}
-
-static int s_load_keys (const char *path, ph_keypair_t *kp)
-{
-    int rc = ph_keys_load (path, kp);
-    if (rc == PH_ENOENT)
-        ph_error ("cannot read key file %s; create it with '" PROG " keygen %s'", path, path);
-    else if (rc)
-        ph_error ("key file %s is malformed or readable by others; check it, chmod 600 it, or "
-                  "create a new one with '" PROG " keygen %s --force'",
-                  path, path);
-    return rc ? PH_EXIT_CONFIG : 0;
-}
-
-static int s_write_pid (const char *path)
-{
-    char text[32];
-    int n = snprintf (text, sizeof text, "%d\n", (int)getpid ());
-    if (ph_file_write (path, text, (size_t)n, 0644) != 0) {
-        ph_error ("cannot write pid file %s: %s; check its directory", path, strerror (errno));
-        return PH_EXIT_CONFIG;
-    }
+        ph_daemon_advertised (opt->agent_bind, opt->advertise_agent, sizeof opt->advertise_agent);
     return 0;
 }
 
@@ -513,14 +403,14 @@ static int s_cmd_run (int argc, char **argv)
     if (rc)
         return rc < 0 ? PH_EXIT_OK : rc;
     ph_keypair_t keys;
-    if ((rc = s_load_keys (opt.key_file, &keys)))
+    if ((rc = ph_daemon_load_keys (PROG, opt.key_file, &keys)))
         return rc;
     ctl_t *ctl = s_start (&opt, &keys, &rc);
     if (!ctl)
         return rc;
     char cid[CTL_CID_MAX];
     snprintf (cid, sizeof cid, "%s", ctl->cid);
-    if (opt.pid_file && (rc = s_write_pid (opt.pid_file))) {
+    if (opt.pid_file && (rc = ph_daemon_write_pid (opt.pid_file))) {
         ctl_destroy (&ctl);
         s_unregister (&opt, cid);
         return rc;
@@ -536,24 +426,17 @@ static int s_cmd_run (int argc, char **argv)
 int main (int argc, char **argv)
 {
     ph_log_init (PROG);
-    if (argc < 2) {
-        fputs (s_usage, stderr);
-        return PH_EXIT_USAGE;
-    }
+    int rc = ph_daemon_main_prelude (PROG, s_usage, argc, argv);
+    if (rc >= 0)
+        return rc;
     const char *cmd = argv[1];
-    if (!strcmp (cmd, "-h") || !strcmp (cmd, "--help") || !strcmp (cmd, "help")) {
-        fputs (s_usage, stdout);
-        return PH_EXIT_OK;
-    }
-    if (!strcmp (cmd, "-V") || !strcmp (cmd, "--version")) {
-        printf (PROG " %s\n", PH_VERSION);
-        return PH_EXIT_OK;
-    }
-    opterr = 0;
     if (!strcmp (cmd, "run"))
         return s_cmd_run (argc - 1, argv + 1);
     if (!strcmp (cmd, "keygen"))
-        return s_cmd_keygen (argc - 1, argv + 1);
+        return ph_daemon_keygen (PROG, s_usage_keygen,
+                                 " (agents and clients that pinned its public key will then "
+                                 "need the new one)",
+                                 argc - 1, argv + 1);
     if (!strcmp (cmd, "bootstrap-admin"))
         return s_cmd_bootstrap (argc - 1, argv + 1);
     return s_usage_error ("", "unknown command '%s' (run, keygen, bootstrap-admin)", cmd);

@@ -16,6 +16,7 @@
 #define LS_H
 
 #include "ph_errors.h"
+#include "ph_keycache.h"
 #include "ph_keys.h"
 #include "ph_log.h"
 #include "ph_redis.h"
@@ -71,7 +72,7 @@ typedef struct _ls_t {
     ph_zap_t *zap;
     zsock_t *router;
     ph_redis_t *redis;
-    zhashx_t *key_cache; /* Z85 -> identity, with expiry */
+    ph_keycache_t *key_cache; /* ZAP: Z85 -> identity, with expiry */
     int hk_timer;
     uint64_t hk_ticks;
     unsigned bad_frames;

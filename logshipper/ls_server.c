@@ -2,7 +2,7 @@
  *
  *  The ZAP handler is bound before the ROUTER (libzmq would otherwise accept
  *  any CURVE key). ZAP maps each client key to an identity via
- *  ph:key:{Z85} (async GET, cached 10 s), exactly as the controller does:
+ *  ph:key:{Z85} (ph_keycache: async GET, cached 10 s), as the controller does:
  *  "instance:mi-..." for agents; any other key is let through as
  *  "key:Z85" or "user:NAME" so that it gets a clear Error{AccessDenied}
  *  rather than a silent handshake failure. Only instances may ship logs.
@@ -12,16 +12,12 @@
  *  agents in HelloReply; once a minute it applies retention.
  */
 #include "ls.h"
+#include "ph_daemon.h"
 #include "ph_version.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-typedef struct {
-    char identity[PH_USER_ID_MAX];
-    uint64_t expires_mono;
-} s_cache_entry_t;
 
 /* ---- requests ---------------------------------------------------------- */
 
@@ -59,43 +55,13 @@ void ls_req_fail (ls_req_t **req_p, const char *code, const char *fmt, ...)
 
 /* ---- ZAP: key -> identity -------------------------------------------- */
 
-static void s_cache_key (ls_t *self, const char *key_z85, const char *identity)
+/*  "instance:..." and "user:..." as stored; any other key is "key:Z85". */
+static void s_identity_of (const char *value, const char *key_z85, char *identity, size_t len)
 {
-    s_cache_entry_t *e = calloc (1, sizeof *e);
-    assert (e);
-    snprintf (e->identity, sizeof e->identity, "%s", identity);
-    e->expires_mono = ph_mono_ms () + LS_CACHE_TTL_MS;
-    if (zhashx_size (self->key_cache) >= LS_CACHE_MAX)
-        zhashx_purge (self->key_cache);
-    zhashx_update (self->key_cache, key_z85, e);
-}
-
-typedef struct {
-    ls_t *ls;
-    ph_zap_request_t *req;
-    char key[PH_Z85_KEY_LEN + 1];
-} s_zap_lookup_t;
-
-static void s_on_key_reply (ph_redis_t *redis, ph_reply_t *reply, void *arg)
-{
-    (void)redis;
-    s_zap_lookup_t *z = arg;
-    char identity[PH_USER_ID_MAX];
-    const char *value = ph_reply_str (reply);
-    if (!ph_reply_ok (reply)) {
-        ph_warn ("zap: cannot look up key %s (Redis: %s); handshake refused, the peer retries",
-                 z->key, reply ? ph_reply_str (reply) : "connection lost");
-        ph_zap_reply (z->ls->zap, z->req, NULL);
-        free (z);
-        return;
-    }
     if (value && (strncmp (value, "instance:", 9) == 0 || strncmp (value, "user:", 5) == 0))
-        snprintf (identity, sizeof identity, "%s", value);
+        snprintf (identity, len, "%s", value);
     else
-        snprintf (identity, sizeof identity, "key:%s", z->key);
-    s_cache_key (z->ls, z->key, identity);
-    ph_zap_reply (z->ls->zap, z->req, identity);
-    free (z);
+        snprintf (identity, len, "key:%s", key_z85);
 }
 
 static void s_zap_lookup (ph_zap_t *zap, ph_zap_request_t *req, const char *domain,
@@ -106,22 +72,7 @@ static void s_zap_lookup (ph_zap_t *zap, ph_zap_request_t *req, const char *doma
         ph_zap_reply (zap, req, NULL);
         return;
     }
-    s_cache_entry_t *e = zhashx_lookup (ls->key_cache, key_z85);
-    if (e && e->expires_mono > ph_mono_ms ()) {
-        ph_zap_reply (zap, req, e->identity);
-        return;
-    }
-    s_zap_lookup_t *z = calloc (1, sizeof *z);
-    assert (z);
-    z->ls = ls;
-    z->req = req;
-    snprintf (z->key, sizeof z->key, "%s", key_z85);
-    if (ph_redis_cmd (ls->redis, s_on_key_reply, z, "GET ph:key:{%s}", key_z85) != 0) {
-        ph_warn ("zap: Redis is not connected; handshake of key %s refused, the peer retries",
-                 key_z85);
-        ph_zap_reply (zap, req, NULL);
-        free (z);
-    }
+    ph_keycache_resolve (ls->key_cache, ls->redis, zap, req, key_z85);
 }
 
 /* ---- dispatch ---------------------------------------------------------- */
@@ -228,18 +179,6 @@ static void s_register (ls_t *ls)
     ph_redis_cmd (ls->redis, s_log_reply, "register", "SADD ph:logshippers %s", ls->lid);
 }
 
-static void s_purge_cache (ls_t *ls)
-{
-    uint64_t now = ph_mono_ms ();
-    zlistx_t *keys = zhashx_keys (ls->key_cache);
-    for (const char *k = zlistx_first (keys); k; k = zlistx_next (keys)) {
-        s_cache_entry_t *e = zhashx_lookup (ls->key_cache, k);
-        if (e->expires_mono <= now)
-            zhashx_delete (ls->key_cache, k);
-    }
-    zlistx_destroy (&keys);
-}
-
 static int s_on_housekeeping (zloop_t *loop, int timer_id, void *arg)
 {
     (void)loop;
@@ -254,7 +193,7 @@ static int s_on_housekeeping (zloop_t *loop, int timer_id, void *arg)
         s_register (ls);
     if (ls->hk_ticks % LS_RETENTION_TICKS == 0) {
         ls_put_retention (ls);
-        s_purge_cache (ls);
+        ph_keycache_purge_expired (ls->key_cache);
     }
     return 0;
 }
@@ -268,31 +207,11 @@ static void s_on_redis_state (ph_redis_t *redis, bool connected, void *arg)
 
 /* ---- life cycle --------------------------------------------------------- */
 
-static void s_free_entry (void **item_p)
-{
-    free (*item_p);
-    *item_p = NULL;
-}
-
 static zsock_t *s_server_socket (ls_t *self, char *err, size_t errlen)
 {
-    zsock_t *sock = zsock_new (ZMQ_ROUTER);
-    if (!sock || ph_keys_setup_server (sock, &self->keys, LS_DOMAIN) != 0) {
-        snprintf (err, errlen, "cannot set up CURVE on a socket (is libzmq built with libsodium?)");
-        zsock_destroy (&sock);
-        return NULL;
-    }
-    zsock_set_router_mandatory (sock, 1);
-    zsock_set_router_handover (sock, 1);
-    if (zsock_bind (sock, "%s", self->opt.bind) < 0) {
-        snprintf (err, errlen,
-                  "cannot bind %s: %s; is another logshipper running there? choose another "
-                  "endpoint with --bind",
-                  self->opt.bind, zmq_strerror (zmq_errno ()));
-        zsock_destroy (&sock);
-        return NULL;
-    }
-    return sock;
+    return ph_daemon_server_socket (
+        &self->keys, LS_DOMAIN, self->opt.bind,
+        "is another logshipper running there? choose another endpoint with --bind", err, errlen);
 }
 
 ls_t *ls_new (const ls_options_t *opt, const ph_keypair_t *keys, const char *lid, char *err,
@@ -304,9 +223,7 @@ ls_t *ls_new (const ls_options_t *opt, const ph_keypair_t *keys, const char *lid
     self->keys = *keys;
     snprintf (self->lid, sizeof self->lid, "%s", lid);
     self->started_ms = ph_now_ms ();
-    self->key_cache = zhashx_new ();
-    assert (self->key_cache);
-    zhashx_set_destructor (self->key_cache, s_free_entry);
+    self->key_cache = ph_keycache_new (LS_CACHE_MAX, LS_CACHE_TTL_MS, s_identity_of);
     self->loop = zloop_new ();
     self->zap = ph_zap_new (self->loop, s_zap_lookup, self);
     if (!self->zap) {
@@ -341,7 +258,7 @@ void ls_destroy (ls_t **self_p)
     zsock_destroy (&self->router);
     ph_zap_destroy (&self->zap);
     zloop_destroy (&self->loop);
-    zhashx_destroy (&self->key_cache);
+    ph_keycache_destroy (&self->key_cache);
     free (self);
     *self_p = NULL;
 }

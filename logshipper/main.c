@@ -10,17 +10,15 @@
  *  Redis is connected, and deleted at a clean exit.
  */
 #include "ls.h"
-#include "ph_crypto.h"
-#include "ph_version.h"
+#include "ph_daemon.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #define PROG             "porthole-logshipper"
-#define DEFAULT_REDIS    "redis://127.0.0.1:6379"
+#define DEFAULT_REDIS    PH_DAEMON_DEFAULT_REDIS
 #define DEFAULT_KEY_FILE "/etc/porthole/logshipper.key"
 #define DEFAULT_BIND     "tcp://*:7620"
 
@@ -79,73 +77,16 @@ static const char s_usage_keygen[] =
 
 static int s_usage_error (const char *cmd, const char *fmt, const char *arg)
 {
-    fprintf (stderr, PROG "%s%s: ", *cmd ? " " : "", cmd);
-    fprintf (stderr, fmt, arg);
-    fprintf (stderr, "; see '" PROG "%s%s --help'\n", *cmd ? " " : "", cmd);
-    return PH_EXIT_USAGE;
-}
-
-static const char *s_default_redis (void)
-{
-    const char *env = getenv ("PORTHOLE_REDIS_URL");
-    return env && *env ? env : DEFAULT_REDIS;
-}
-
-/* ---- keygen ------------------------------------------------------------- */
-
-static int s_cmd_keygen (int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {"force", no_argument, 0, 'f'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    bool force = false;
-    int c;
-    while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'h') {
-            fputs (s_usage_keygen, stdout);
-            return PH_EXIT_OK;
-        }
-        if (c != 'f')
-            return s_usage_error ("keygen", "unknown option '%s'", argv[optind - 1]);
-        force = true;
-    }
-    if (optind != argc - 1)
-        return s_usage_error ("keygen", "%s", "give exactly one FILE");
-    const char *path = argv[optind];
-    if (!force && access (path, F_OK) == 0) {
-        fprintf (stderr, PROG ": %s exists; pass --force to replace it\n", path);
-        return PH_EXIT_CONFIG;
-    }
-    ph_keypair_t kp;
-    if (ph_keys_generate (&kp) != 0 || ph_keys_save (&kp, path) != 0) {
-        fprintf (stderr,
-                 PROG ": cannot write %s: %s; check that its directory exists and is "
-                      "writable\n",
-                 path, strerror (errno));
-        return PH_EXIT_CONFIG;
-    }
-    fprintf (stderr, PROG ": wrote %s (mode 0600); its public key follows\n", path);
-    printf ("%s\n", kp.public_z85);
-    return PH_EXIT_OK;
+    return ph_daemon_usage_error (PROG, cmd, fmt, arg);
 }
 
 /* ---- run ------------------------------------------------------------------ */
 
-static void s_advertised (const char *bind, char *out, size_t len)
-{
-    const char *star = strstr (bind, "*");
-    const char *any = strstr (bind, "0.0.0.0");
-    if (star)
-        snprintf (out, len, "%.*s127.0.0.1%s", (int)(star - bind), bind, star + 1);
-    else if (any)
-        snprintf (out, len, "%.*s127.0.0.1%s", (int)(any - bind), bind, any + 7);
-    else
-        snprintf (out, len, "%s", bind);
-}
-
 enum { OPT_REDIS = 256, OPT_KEY, OPT_BIND, OPT_ADV, OPT_AUTO, OPT_PID };
 
-static int s_parse_run_option (int c, ls_options_t *opt)
+static int s_parse_run_option (int c, void *arg)
 {
+    ls_options_t *opt = arg;
     switch (c) {
     case OPT_REDIS:
         opt->redis_url = optarg;
@@ -183,57 +124,25 @@ static int s_parse_run (int argc, char **argv, ls_options_t *opt)
                                          {"pid-file", required_argument, 0, OPT_PID},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    *opt = (ls_options_t){.redis_url = s_default_redis (),
+    *opt = (ls_options_t){.redis_url = ph_daemon_default_redis (),
                           .key_file = DEFAULT_KEY_FILE,
                           .bind = DEFAULT_BIND,
                           .auto_create = true};
-    int c;
-    while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'h') {
-            fputs (s_usage_run, stdout);
-            return -1;
-        }
-        if (c == '?' || c == ':')
-            return s_usage_error ("run", "bad option '%s'", argv[optind - 1]);
-        int rc = s_parse_run_option (c, opt);
-        if (rc)
-            return rc;
-    }
-    if (optind != argc)
-        return s_usage_error ("run", "unexpected argument '%s'", argv[optind]);
-    char host[256];
-    int port, db;
-    if (ph_redis_parse_url (opt->redis_url, host, &port, &db) != 0)
-        return s_usage_error ("run",
-                              "bad Redis URL '%s': use redis://HOST:PORT[/DB] or unix:///PATH",
-                              opt->redis_url);
+    int rc = ph_daemon_getopt (PROG, "run", s_usage_run, argc, argv, opts, s_parse_run_option, opt);
+    if (rc || (rc = ph_daemon_check_redis_url (PROG, "run", opt->redis_url)))
+        return rc;
     if (!*opt->advertise)
-        s_advertised (opt->bind, opt->advertise, sizeof opt->advertise);
+        ph_daemon_advertised (opt->bind, opt->advertise, sizeof opt->advertise);
     return 0;
-}
-
-static int s_load_keys (const char *path, ph_keypair_t *kp)
-{
-    int rc = ph_keys_load (path, kp);
-    if (rc == PH_ENOENT)
-        ph_error ("cannot read key file %s; create it with '" PROG " keygen %s'", path, path);
-    else if (rc)
-        ph_error ("key file %s is malformed or readable by others; check it, chmod 600 it, or "
-                  "create a new one with '" PROG " keygen %s --force'",
-                  path, path);
-    return rc ? PH_EXIT_CONFIG : 0;
 }
 
 /*  Checks that Redis answers before going into the background loop, so
  *  that a wrong URL is an exit code and not a silent retry loop. */
 static int s_check_redis (const char *url)
 {
-    char err[PH_ERRTEXT_MAX];
-    ph_redis_sync_t *redis = ph_redis_sync_new (url, err, sizeof err);
-    if (!redis) {
-        ph_error ("%s; is redis-server running? set --redis or PORTHOLE_REDIS_URL", err);
+    ph_redis_sync_t *redis = ph_daemon_redis_connect (url);
+    if (!redis)
         return PH_EXIT_UNAVAIL;
-    }
     ph_redis_sync_destroy (&redis);
     return 0;
 }
@@ -252,17 +161,6 @@ static void s_unregister (const char *url, const char *lid)
     ph_redis_sync_destroy (&redis);
 }
 
-static int s_write_pid (const char *path)
-{
-    char text[32];
-    int n = snprintf (text, sizeof text, "%d\n", (int)getpid ());
-    if (ph_file_write (path, text, (size_t)n, 0644) != 0) {
-        ph_error ("cannot write pid file %s: %s; check its directory", path, strerror (errno));
-        return PH_EXIT_CONFIG;
-    }
-    return 0;
-}
-
 static int s_cmd_run (int argc, char **argv)
 {
     ls_options_t opt;
@@ -270,19 +168,17 @@ static int s_cmd_run (int argc, char **argv)
     if (rc)
         return rc < 0 ? PH_EXIT_OK : rc;
     ph_keypair_t keys;
-    if ((rc = s_load_keys (opt.key_file, &keys)) || (rc = s_check_redis (opt.redis_url)))
+    if ((rc = ph_daemon_load_keys (PROG, opt.key_file, &keys)) ||
+        (rc = s_check_redis (opt.redis_url)))
         return rc;
-    uint8_t raw[4];
-    char lid[LS_LID_MAX], hex[9], err[PH_ERRTEXT_MAX];
-    ph_random_bytes (raw, sizeof raw);
-    ph_hex (raw, sizeof raw, hex);
-    snprintf (lid, sizeof lid, "l-%s", hex);
+    char lid[LS_LID_MAX], err[PH_ERRTEXT_MAX];
+    ph_daemon_node_id ("l-", lid, sizeof lid);
     ls_t *ls = ls_new (&opt, &keys, lid, err, sizeof err);
     if (!ls) {
         ph_error ("%s", err);
         return PH_EXIT_UNAVAIL;
     }
-    if (opt.pid_file && (rc = s_write_pid (opt.pid_file))) {
+    if (opt.pid_file && (rc = ph_daemon_write_pid (opt.pid_file))) {
         ls_destroy (&ls);
         return rc;
     }
@@ -297,24 +193,14 @@ static int s_cmd_run (int argc, char **argv)
 int main (int argc, char **argv)
 {
     ph_log_init (PROG);
-    if (argc < 2) {
-        fputs (s_usage, stderr);
-        return PH_EXIT_USAGE;
-    }
+    int rc = ph_daemon_main_prelude (PROG, s_usage, argc, argv);
+    if (rc >= 0)
+        return rc;
     const char *cmd = argv[1];
-    if (!strcmp (cmd, "-h") || !strcmp (cmd, "--help") || !strcmp (cmd, "help")) {
-        fputs (s_usage, stdout);
-        return PH_EXIT_OK;
-    }
-    if (!strcmp (cmd, "-V") || !strcmp (cmd, "--version")) {
-        printf (PROG " %s\n", PH_VERSION);
-        return PH_EXIT_OK;
-    }
-    opterr = 0;
     if (!strcmp (cmd, "run"))
         return s_cmd_run (argc - 1, argv + 1);
     if (!strcmp (cmd, "keygen"))
-        return s_cmd_keygen (argc - 1, argv + 1);
+        return ph_daemon_keygen (PROG, s_usage_keygen, "", argc - 1, argv + 1);
     if (!strcmp (cmd, "put-log-events"))
         return ls_client_main (argc - 1, argv + 1);
     return s_usage_error ("", "unknown command '%s' (run, keygen, put-log-events)", cmd);
