@@ -109,7 +109,6 @@ typedef struct {
     unsigned n_workers;
     pid_t client;
     lg_result_t r;
-    int exit_code;
 } lg_run_t;
 
 /* ---- command line -------------------------------------------------------- */
@@ -699,7 +698,8 @@ static int s_run (lg_run_t *run)
 int main (int argc, char **argv)
 {
     ph_log_init (LG_PROGRAM);
-    lg_run_t run = {.exit_code = 0};
+    lg_run_t run;
+    memset (&run, 0, sizeof run);
     int rc = s_parse (argc, argv, &run.o);
     if (rc != 0)
         return rc;

@@ -21,6 +21,13 @@ import termios
 import time
 
 PROMPT = re.compile(rb"[$#] $")
+# Markers are typed in a form that differs from what the shell prints
+# (PS1='bench''$ ' prints "bench$ ", $((6*7)) prints 42): the echo of a
+# typed line arrives in pieces, and a line typed ahead is echoed twice (by
+# the terminal, then by readline), so a marker that the echo also contains
+# can match before the command has run.
+SET_PS1 = b"PS1='bench''$ '"
+BENCH_PROMPT = re.compile(rb"bench\$ $")
 
 
 class Pty:
@@ -83,8 +90,8 @@ def session_start(argv, runs):
 def open_shell(argv):
     s = Pty(argv)
     s.read_until(PROMPT)
-    s.write(b"PS1='bench$ '\r")
-    s.read_until(re.compile(rb"bench\$ $"))
+    s.write(SET_PS1 + b"\r")
+    s.read_until(BENCH_PROMPT)
     return s
 
 
@@ -109,12 +116,14 @@ def keystroke_echo(s, samples):
 
 
 def bulk(s, nbytes):
-    s.write(b"stty sane; PS1='bench$ '\r")
-    s.read_until(re.compile(rb"bench\$ $"))
-    cmd = f"head -c {nbytes} /dev/zero | tr '\\0' 'x'; echo; echo END-OF-BULK\r".encode()
-    s.write(cmd)
-    s.read_until(re.compile(rb"END-OF-BULK\r\n"))  # the echo of the command line
-    t0 = time.monotonic()
+    s.write(b"stty sane; " + SET_PS1 + b"\r")
+    s.read_until(BENCH_PROMPT)
+    # 'x' is typed as \170 and the end marker as $((6*7)), so the echo of the
+    # command line (wrapped when long, twice when typed ahead) holds
+    # neither: the clock starts at the first 'x' and stops at END-42
+    s.write(b"head -c %d /dev/zero | tr '\\0' '\\170'; echo; echo END-$((6*7))\r" % nbytes)
+    s.buf = b""
+    t0 = None
     got = 0
     tail = b""
     while True:
@@ -122,9 +131,15 @@ def bulk(s, nbytes):
         if not r:
             raise SystemExit("ptybench: bulk output stalled")
         chunk = os.read(s.fd, 1 << 16)
+        if t0 is None:
+            i = chunk.find(b"x")
+            if i < 0:
+                continue
+            t0 = time.monotonic()
+            chunk = chunk[i:]
         got += len(chunk)
         tail = (tail + chunk)[-64:]
-        if b"END-OF-BULK" in tail:
+        if b"END-42" in tail:
             break
     dt = time.monotonic() - t0
     s.buf = b""
@@ -132,8 +147,8 @@ def bulk(s, nbytes):
 
 
 def paste(s, nbytes):
-    s.write(b"PS1='bench$ '\r")
-    s.read_until(re.compile(rb"bench\$ $"))
+    s.write(SET_PS1 + b"\r")
+    s.read_until(BENCH_PROMPT)
     s.write(b"stty raw -echo; echo RAW-$((6*7)); head -c %d | wc -c; stty sane\r" % nbytes)
     s.read_until(re.compile(rb"RAW-42"))  # raw from here on
     data = b"p" * nbytes
