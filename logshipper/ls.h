@@ -11,6 +11,7 @@
  *    ls_server.c     reactor, ZAP lookup, dispatch, registration, retention
  *    ls_put.c        PutLogEvents: validation and the one append script
  *    ls_client.c     put-log-events: one batch sent as an instance, blocking
+ *    ls_audit.c      copies the audit trail ph:audit into porthole/audit
  */
 #ifndef LS_H
 #define LS_H
@@ -47,6 +48,7 @@
 #define LS_ENDPOINT_MAX     256
 #define LS_DRAIN_MAX_MS     2000
 #define LS_BAD_FRAME_LOGS   10
+#define LS_AUDIT_GROUP      "porthole/audit" /* where ph:audit is copied */
 
 #define LS_E_ACCESS_DENIED      "AccessDenied"
 #define LS_E_INVALID_REQUEST    "InvalidRequest"
@@ -77,6 +79,7 @@ typedef struct _ls_t {
     uint64_t hk_ticks;
     unsigned bad_frames;
     bool drained;
+    bool audit_busy; /* an ls_audit round in flight */
 } ls_t;
 
 /*  A PutLogEvents in flight through its Redis callback. */
@@ -118,6 +121,14 @@ void ls_put_log_events (ls_req_t *req);
 
 /*  Housekeeping, once a minute: XTRIM by each group's retention. */
 void ls_put_retention (ls_t *ls);
+
+/* ---- ls_audit.c ------------------------------------------------------- */
+
+/*  Copies the audit events that ph:audit holds after the cursor
+ *  ph:logship:audit into the log group porthole/audit (one round in flight;
+ *  a full round starts the next). Called every housekeeping tick; never
+ *  blocks. */
+void ls_audit_ship (ls_t *ls);
 
 /* ---- ls_client.c ------------------------------------------------------- */
 

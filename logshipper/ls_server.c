@@ -9,7 +9,8 @@
  *
  *  Housekeeping: every 5 s this logshipper refreshes its record
  *  ph:logshipper:{LID} (expires after 30 s), which controllers hand to
- *  agents in HelloReply; once a minute it applies retention.
+ *  agents in HelloReply; once a minute it applies retention; every second
+ *  it copies new audit events into porthole/audit (ls_audit.c).
  */
 #include "ls.h"
 #include "ph_daemon.h"
@@ -191,6 +192,7 @@ static int s_on_housekeeping (zloop_t *loop, int timer_id, void *arg)
     ls->bad_frames = 0;
     if (ls->hk_ticks % LS_REGISTER_TICKS == 0)
         s_register (ls);
+    ls_audit_ship (ls);
     if (ls->hk_ticks % LS_RETENTION_TICKS == 0) {
         ls_put_retention (ls);
         ph_keycache_purge_expired (ls->key_cache);

@@ -225,6 +225,54 @@ class AuditTest(StackTest):
         self.assertEqual(table.returncode, 0, table.stderr)
         self.assertRegex(table.stdout.decode(), r"(?m)^EventTime\s+Principal\s+EventName")
 
+    def shipped(self):
+        """[(stream, message dict)] of the log group porthole/audit, every stream."""
+        p = self.stack.cli("logs", "filter-log-events", "--log-group-name", "porthole/audit")
+        if p.returncode != 0:  # the group appears with the first copy
+            self.assertIn(b"does not exist", p.stderr)
+            return []
+        out = json.loads(p.stdout)
+        return [(e["logStreamName"], json.loads(e["message"])) for e in out["events"]]
+
+    def test_shipped_to_the_audit_log_group(self):
+        entries = self.settled_entries(8)
+        ids = [i for i, _ in entries]
+
+        def copied():
+            got = self.shipped()
+            have = {m["eventId"] for _, m in got}
+            return got if set(ids) <= have else None
+        got = wait_until(copied, 15, "every audit event copied to porthole/audit")
+        # each event exactly once, in the order of ph:audit, one stream per UTC day
+        shipped_ids = [m["eventId"] for _, m in got]
+        self.assertEqual(len(shipped_ids), len(set(shipped_ids)), "duplicates")
+        order = [i for i in shipped_ids if i in set(ids)]
+        self.assertEqual(order, ids)
+        by_id = dict(entries)
+        for stream, m in got:
+            if m["eventId"] not in by_id:
+                continue
+            f = by_id[m["eventId"]]
+            self.assertEqual(stream, m["eventTime"][:10])
+            self.assertEqual(m["time"], int(f["time_ms"]))
+            for key, field in (("principal", "principal"), ("sourceIp", "source_ip"),
+                               ("action", "action"), ("resource", "resource"),
+                               ("decision", "decision"), ("requestId", "request_id"),
+                               ("result", "result"), ("hash", "hash")):
+                self.assertEqual(m[key], f[field], key)
+        denied = [m for _, m in got if m["principal"] == "user:bob" and
+                  m["action"] == "session:StartSession"]
+        self.assertTrue(denied)
+        self.assertEqual(denied[0]["decision"], "Deny")
+        # a term search finds the denials, as a metric filter will
+        out = self.stack.cli_json("logs", "filter-log-events", "--log-group-name",
+                                  "porthole/audit", "--filter-pattern", '"Deny"')
+        self.assertTrue(out["events"])
+        self.assertTrue(all('"decision":"Deny"' in e["message"] for e in out["events"]))
+        groups = self.stack.cli_json("logs", "describe-log-groups", "--log-group-name-prefix",
+                                     "porthole/audit")["logGroups"]
+        self.assertEqual([g["logGroupName"] for g in groups], ["porthole/audit"])
+
     def test_bob_may_not_read_the_trail(self):
         p = self.bob("audit", "lookup-events")
         self.assertEqual(p.returncode, 77, p.stderr)
