@@ -104,13 +104,21 @@ bool ph_ship_recording (const ph_ship_t *self);
 /*  True when the spool has room: sessions read their output only then. */
 bool ph_ship_has_room (const ph_ship_t *self);
 
-/*  log_prefs.log_input of the last HelloReply. */
-bool ph_ship_log_input (const ph_ship_t *self);
+/*  The log preferences of one session (OpenSession.log_prefs). */
+typedef struct {
+    const char *log_group;
+    bool streaming, encrypt, log_input;
+} ph_ship_prefs_t;
 
-/*  Starts the transcript of session sid (in the preferred log group). The
- *  transcript belongs to the shipper; the caller holds a borrowed pointer
- *  until ph_ship_transcript_end. Returns NULL when out of memory. */
-ph_transcript_t *ph_ship_transcript_new (ph_ship_t *self, const char *sid);
+/*  Starts the transcript of session sid with prefs (borrowed; NULL: the
+ *  log preferences of the last HelloReply). The transcript belongs to the
+ *  shipper; the caller holds a borrowed pointer until
+ *  ph_ship_transcript_end. Returns NULL when out of memory. */
+ph_transcript_t *ph_ship_transcript_new (ph_ship_t *self, const char *sid,
+                                         const ph_ship_prefs_t *prefs);
+
+/*  Whether the session asked for its input ("i" events) to be recorded. */
+bool ph_transcript_log_input (const ph_transcript_t *t);
 
 /*  Appends one event (len bytes of valid UTF-8, at most PH_SHIP_EVENT_MAX)
  *  to stream which of the transcript, stamped with the wall clock (never

@@ -36,6 +36,7 @@ static void s_session_destroy (ph_session_t **self_p)
     ph_stream_destroy (&s->stream);
     ph_cast_destroy (&s->cast);
     free (s->command);
+    free (s->log_group);
     free (s->in_buf);
     free (s->shell_profile);
     free (s->fail_reason);
@@ -134,8 +135,15 @@ static ph_session_t *s_session_new (ph_agent_t *agent, uint64_t request_id,
     s->cols = s_clamp_size (msg->cols, PH_PTY_DEFAULT_COLS);
     s->rows = s_clamp_size (msg->rows, PH_PTY_DEFAULT_ROWS);
     s->command = strdup (msg->command);
+    const Porthole__V1__SessionLogPrefs *lp = msg->log_prefs;
+    if (lp && *lp->log_group) {
+        s->log_group = strdup (lp->log_group);
+        s->log_streaming = lp->streaming_enabled;
+        s->log_encrypt = lp->encryption_enabled;
+        s->log_input = lp->log_input;
+    }
     s->stream = ph_stream_new (msg->session_id, ph_session_io_stream_send, s);
-    if (!s->id || !s->stream || !s->command) {
+    if (!s->id || !s->stream || !s->command || (lp && *lp->log_group && !s->log_group)) {
         s_session_destroy (&s);
         return NULL;
     }
@@ -253,10 +261,11 @@ static void s_start_recording (ph_session_t *s)
     ph_ship_t *ship = s->agent->ship;
     if (!ph_ship_recording (ship))
         return;
-    ph_transcript_t *t = ph_ship_transcript_new (ship, s->id);
+    ph_ship_prefs_t prefs = {s->log_group, s->log_streaming, s->log_encrypt, s->log_input};
+    ph_transcript_t *t = ph_ship_transcript_new (ship, s->id, s->log_group ? &prefs : NULL);
     if (t)
-        s->cast =
-            ph_cast_new (t, s->interactive, s->cols, s->rows, s->command, ph_ship_log_input (ship));
+        s->cast = ph_cast_new (t, s->interactive, s->cols, s->rows, s->command,
+                               ph_transcript_log_input (t));
     if (!s->cast)
         ph_error ("session %s: cannot record its transcript (out of memory)", s->id);
 }

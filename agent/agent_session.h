@@ -77,6 +77,9 @@ typedef struct _ph_session_t {
     struct _ph_cast_t *cast;
     unsigned cols, rows; /* the PTY's size at the start */
     char *command;       /* non-interactive only */
+    /* the log preferences of OpenSession; log_group NULL: HelloReply's */
+    char *log_group;
+    bool log_streaming, log_encrypt, log_input;
 } ph_session_t;
 
 /* ---- agent_io.c ---------------------------------------------------------- */

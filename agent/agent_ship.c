@@ -45,6 +45,7 @@ struct _ph_transcript_t {
     ph_ship_t *ship;
     char *sid;
     char *group;
+    bool streaming, encrypt, log_input;
     s_pending_t pend[PH_SHIP_STREAMS];
     uint64_t last_cut_ms; /* monotonic */
     uint32_t next_n;      /* number of the next batch cut */
@@ -69,8 +70,8 @@ struct _ph_ship_t {
     ph_spool_t *spool;
     ph_shippers_t *net;
     zhashx_t *transcripts; /* sid -> ph_transcript_t */
+    ph_ship_prefs_t prefs; /* of the last HelloReply; log_group is group */
     char *group;
-    bool streaming, log_input;
     int timer;
 };
 
@@ -108,14 +109,18 @@ static void s_transcript_destructor (void **item)
     s_transcript_destroy ((ph_transcript_t **)item);
 }
 
-static ph_transcript_t *s_transcript_new (ph_ship_t *ship, const char *sid, const char *group)
+static ph_transcript_t *s_transcript_new (ph_ship_t *ship, const char *sid,
+                                          const ph_ship_prefs_t *prefs)
 {
     ph_transcript_t *t = calloc (1, sizeof *t);
     if (!t)
         return NULL;
     t->ship = ship;
     t->sid = strdup (sid);
-    t->group = strdup (group);
+    t->group = strdup (prefs->log_group);
+    t->streaming = prefs->streaming;
+    t->encrypt = prefs->encrypt;
+    t->log_input = prefs->log_input;
     t->backoff_ms = PH_SHIP_BACKOFF_MIN_MS;
     t->last_cut_ms = ph_mono_ms ();
     if (!t->sid || !t->group) {
@@ -185,6 +190,7 @@ static uint8_t *s_encode (ph_transcript_t *t, ph_ship_stream_t which, uint32_t n
     put.batch_id = batch_id;
     put.log_group = t->group;
     put.log_stream = stream;
+    put.encrypt = t->encrypt;
     put.n_events = p->n;
     put.events = evp;
     ph_env_t env = PH_ENV_INIT;
@@ -365,7 +371,7 @@ static int s_on_timer (zloop_t *loop, int timer_id, void *arg)
     zlist_t *forget = NULL;
     for (ph_transcript_t *t = zhashx_first (self->transcripts); t;
          t = zhashx_next (self->transcripts)) {
-        if (self->streaming && !t->ended && now - t->last_cut_ms >= PH_SHIP_CUT_MS)
+        if (t->streaming && !t->ended && now - t->last_cut_ms >= PH_SHIP_CUT_MS)
             s_cut (t);
         s_pump (t, now);
         if (t->complete && now - t->complete_ms >= PH_SHIP_LINGER_MS) {
@@ -385,7 +391,7 @@ static void s_recover (ph_ship_t *self)
 {
     zlist_t *sids = ph_spool_sessions (self->spool);
     for (char *sid = sids ? zlist_first (sids) : NULL; sid; sid = zlist_next (sids)) {
-        ph_transcript_t *t = s_transcript_new (self, sid, self->group);
+        ph_transcript_t *t = s_transcript_new (self, sid, &self->prefs);
         if (!t)
             break;
         size_t count = 0;
@@ -409,12 +415,13 @@ ph_ship_t *ph_ship_new (ph_agent_t *agent, const char *state_dir, uint64_t spool
     if (!self)
         return NULL;
     self->agent = agent;
-    self->streaming = true;
+    self->prefs.streaming = true;
     self->timer = -1;
     self->group = strdup (PH_SHIP_GROUP_DEFAULT);
     self->spool = ph_spool_new (dir, spool_max_bytes);
     self->net = ph_shippers_new (agent->loop, s_on_reply, self);
     self->transcripts = zhashx_new ();
+    self->prefs.log_group = self->group;
     if (!self->group || !self->spool || !self->net || !self->transcripts) {
         ph_ship_destroy (&self);
         return NULL;
@@ -454,9 +461,11 @@ void ph_ship_configure (ph_ship_t *self, const Porthole__V1__HelloReply *reply)
     if (copy) {
         free (self->group);
         self->group = copy;
+        self->prefs.log_group = copy;
     }
-    self->streaming = prefs ? prefs->streaming_enabled : true;
-    self->log_input = prefs ? prefs->log_input : false;
+    self->prefs.streaming = prefs ? prefs->streaming_enabled : true;
+    self->prefs.encrypt = prefs ? prefs->encryption_enabled : false;
+    self->prefs.log_input = prefs ? prefs->log_input : false;
     ph_shippers_update (self->net, &self->agent->kp, reply->logshippers, reply->n_logshippers);
     if (!reply->n_logshippers)
         ph_info ("no logshipper is registered; sessions are not recorded");
@@ -480,17 +489,18 @@ bool ph_ship_has_room (const ph_ship_t *self)
     return !self || !ph_spool_full (self->spool);
 }
 
-bool ph_ship_log_input (const ph_ship_t *self)
+bool ph_transcript_log_input (const ph_transcript_t *t)
 {
-    return self && self->log_input;
+    return t && t->log_input;
 }
 
-ph_transcript_t *ph_ship_transcript_new (ph_ship_t *self, const char *sid)
+ph_transcript_t *ph_ship_transcript_new (ph_ship_t *self, const char *sid,
+                                         const ph_ship_prefs_t *prefs)
 {
     ph_transcript_t *t = zhashx_lookup (self->transcripts, sid);
     if (t)
         return t->ended ? NULL : t;
-    t = s_transcript_new (self, sid, self->group);
+    t = s_transcript_new (self, sid, prefs ? prefs : &self->prefs);
     if (t && zhashx_insert (self->transcripts, t->sid, t) != 0)
         s_transcript_destroy (&t);
     return t;

@@ -12,15 +12,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CLI_LOG_NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-/#"
-#define CLI_EPOCH_MS_MAX   32503680000000ULL /* year 3000 */
+#define CLI_EPOCH_MS_MAX 32503680000000ULL /* year 3000 */
 
 /* ---- shared option checks ---------------------------------------------- */
 
 bool cli_logs_name_valid (const char *name)
 {
-    size_t len = name ? strlen (name) : 0;
-    return len >= 1 && len <= CLI_LOG_NAME_MAX && strspn (name, CLI_LOG_NAME_CHARS) == len;
+    return ph_log_name_valid (name);
 }
 
 int cli_logs_name_option (const cli_ctx_t *ctx, const cli_args_t *args, const char *name,

@@ -13,17 +13,19 @@
 #define CLI_IDLE_MIN_MIN     1
 #define CLI_IDLE_MAX_MIN     60
 #define CLI_DURATION_MAX_MIN 1440
-#define CLI_PREF_FIELDS      6
+#define CLI_PREF_FIELDS      10
 
 static json_t *s_prefs_json (const ph_env_t *reply)
 {
     const Porthole__V1__Preferences *p = reply->preferences;
-    return json_pack ("{s:I, s:I, s:b, s:o, s:b, s:o}", "IdleSessionTimeout",
-                      (json_int_t)p->idle_session_timeout_min, "MaxSessionDuration",
-                      (json_int_t)p->max_session_duration_min, "RunAsEnabled",
-                      (int)p->run_as_enabled, "RunAsDefaultUser",
-                      cli_json_str (p->run_as_default_user), "AdminRights", (int)p->admin_rights,
-                      "ShellProfile", cli_json_str (p->shell_profile));
+    return json_pack (
+        "{s:I, s:I, s:b, s:o, s:b, s:o, s:o, s:b, s:b, s:b}", "IdleSessionTimeout",
+        (json_int_t)p->idle_session_timeout_min, "MaxSessionDuration",
+        (json_int_t)p->max_session_duration_min, "RunAsEnabled", (int)p->run_as_enabled,
+        "RunAsDefaultUser", cli_json_str (p->run_as_default_user), "AdminRights",
+        (int)p->admin_rights, "ShellProfile", cli_json_str (p->shell_profile), "LogGroupName",
+        cli_json_str (p->log_group), "StreamingEnabled", (int)p->streaming_enabled,
+        "EncryptionEnabled", (int)p->encryption_enabled, "LogInput", (int)p->log_input);
 }
 
 static const cli_col_t s_prefs_cols[] = {{"IdleSessionTimeout", "IdleSessionTimeout"},
@@ -32,6 +34,10 @@ static const cli_col_t s_prefs_cols[] = {{"IdleSessionTimeout", "IdleSessionTime
                                          {"RunAsDefaultUser", "RunAsDefaultUser"},
                                          {"AdminRights", "AdminRights"},
                                          {"ShellProfile", "ShellProfile"},
+                                         {"LogGroupName", "LogGroupName"},
+                                         {"StreamingEnabled", "StreamingEnabled"},
+                                         {"EncryptionEnabled", "EncryptionEnabled"},
+                                         {"LogInput", "LogInput"},
                                          {NULL, NULL}};
 static const cli_view_t s_prefs_view = {NULL, s_prefs_cols, NULL, NULL};
 
@@ -64,7 +70,7 @@ int cli_verb_get_preferences (cli_ctx_t *ctx, const cli_args_t *args)
     return s_call (ctx, &env);
 }
 
-typedef enum { S_MINUTES, S_BOOL, S_TEXT, S_USER } s_kind_t;
+typedef enum { S_MINUTES, S_BOOL, S_TEXT, S_USER, S_GROUP } s_kind_t;
 
 /*  One settable preference: its option, its name in
  *  UpdatePreferencesRequest.fields, how to parse it, where it goes. */
@@ -86,6 +92,10 @@ static const s_pref_t s_prefs[CLI_PREF_FIELDS] = {
     {"run-as-default-user", "run_as_default_user", S_USER, 0, 0, S_AT (run_as_default_user)},
     {"admin-rights", "admin_rights", S_BOOL, 0, 0, S_AT (admin_rights)},
     {"shell-profile", "shell_profile", S_TEXT, 0, 0, S_AT (shell_profile)},
+    {"log-group", "log_group", S_GROUP, 0, 0, S_AT (log_group)},
+    {"streaming-enabled", "streaming_enabled", S_BOOL, 0, 0, S_AT (streaming_enabled)},
+    {"encryption-enabled", "encryption_enabled", S_BOOL, 0, 0, S_AT (encryption_enabled)},
+    {"log-input", "log_input", S_BOOL, 0, 0, S_AT (log_input)},
 };
 
 /*  Parses text for preference p into prefs. Returns an exit code. */
@@ -114,6 +124,13 @@ static int s_parse_pref (const cli_ctx_t *ctx, const s_pref_t *p, const char *te
                                     "--%s '%s' is not a valid user name (letters, "
                                     "digits, _.@-, at most 64, not root)",
                                     p->option, text);
+        break;
+    case S_GROUP:
+        if (!ph_log_name_valid (text))
+            return cli_usage_error (ctx->verb,
+                                    "--%s '%s' is not a log group name (1..%d of A-Z a-z 0-9 "
+                                    "_ . - / #)",
+                                    p->option, text, PH_LOG_NAME_MAX);
         break;
     case S_TEXT:
         if (strlen (text) > PH_STR_MAX || !ph_utf8_valid (text, strlen (text)))

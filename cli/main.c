@@ -44,6 +44,10 @@ static const cli_opt_t s_update_prefs_opts[] = {{"idle-session-timeout", 0},
                                                 {"run-as-default-user", 0},
                                                 {"admin-rights", 0},
                                                 {"shell-profile", 0},
+                                                {"log-group", 0},
+                                                {"streaming-enabled", 0},
+                                                {"encryption-enabled", 0},
+                                                {"log-input", 0},
                                                 {NULL, 0}};
 
 static const cli_verb_t s_verbs[] = {

@@ -194,6 +194,14 @@ bool ph_name_valid (const char *name)
     return true;
 }
 
+bool ph_log_name_valid (const char *name)
+{
+    size_t n = name ? strlen (name) : 0;
+    return n >= 1 && n <= PH_LOG_NAME_MAX &&
+           strspn (name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-/#") ==
+               n;
+}
+
 bool ph_instance_id_valid (const char *id)
 {
     if (!id || strncmp (id, "mi-", 3) != 0 || strlen (id) != 20)

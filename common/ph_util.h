@@ -46,6 +46,11 @@ bool ph_utf8_valid (const char *s, size_t len);
  *  profile names. */
 bool ph_name_valid (const char *name);
 
+/*  True for a log group or log stream name: 1..PH_LOG_NAME_MAX of
+ *  [A-Za-z0-9_.-/#] (as CloudWatch Logs allows, less a few). */
+#define PH_LOG_NAME_MAX 512
+bool ph_log_name_valid (const char *name);
+
 /*  True for "mi-" followed by 17 lowercase hex digits. */
 bool ph_instance_id_valid (const char *id);
 

@@ -521,6 +521,7 @@ void ctl_transcript_on_complete (ctl_t *ctl, ctl_msg_t *msg);
 #define CTL_E_RESOURCE_NOT_FOUND      "ResourceNotFound"
 #define CTL_E_RESOURCE_ALREADY_EXISTS "ResourceAlreadyExists"
 #define CTL_LOGS_NAME_MAX             512
+#define CTL_LOG_GROUP_DEFAULT         "porthole/sessions" /* preferences' log_group */
 #define CTL_LOGS_LIMIT_DEFAULT        10000
 #define CTL_LOGS_LIMIT_MAX            10000
 

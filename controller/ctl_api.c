@@ -272,6 +272,11 @@ void ctl_prefs_from_reply (const ph_reply_t *r, Porthole__V1__Preferences *p)
     p->run_as_default_user = (char *)(user ? user : "");
     p->admin_rights = s_field_uint (r, "admin_rights", 1) != 0;
     p->shell_profile = (char *)(profile ? profile : "");
+    const char *group = ph_reply_field (r, "log_group");
+    p->log_group = (char *)(group && *group ? group : CTL_LOG_GROUP_DEFAULT);
+    p->streaming_enabled = s_field_uint (r, "streaming_enabled", 1) != 0;
+    p->encryption_enabled = s_field_uint (r, "encryption_enabled", 0) != 0;
+    p->log_input = s_field_uint (r, "log_input", 0) != 0;
 }
 
 static void s_on_prefs (ph_redis_t *redis, ph_reply_t *reply, void *arg)
@@ -296,6 +301,23 @@ void ctl_api_get_preferences (ctl_req_t *req)
     ctl_req_queued (&req, rc);
 }
 
+/*  The value of a true/false preference named field, or -1 when field is
+ *  not one. */
+static int s_pref_flag (const char *field, const Porthole__V1__Preferences *p)
+{
+    if (strcmp (field, "run_as_enabled") == 0)
+        return p->run_as_enabled;
+    if (strcmp (field, "admin_rights") == 0)
+        return p->admin_rights;
+    if (strcmp (field, "streaming_enabled") == 0)
+        return p->streaming_enabled;
+    if (strcmp (field, "encryption_enabled") == 0)
+        return p->encryption_enabled;
+    if (strcmp (field, "log_input") == 0)
+        return p->log_input;
+    return -1;
+}
+
 /*  Adds field=value of one named preference to a, or says why not. */
 static bool s_pref_arg (const char *field, const Porthole__V1__Preferences *p, ctl_argv_t *a,
                         char *err, size_t errlen)
@@ -318,10 +340,20 @@ static bool s_pref_arg (const char *field, const Porthole__V1__Preferences *p, c
         }
         ctl_argv_add (a, field);
         ctl_argv_addf (a, "%u", (unsigned)p->max_session_duration_min);
-    } else if (strcmp (field, "run_as_enabled") == 0 || strcmp (field, "admin_rights") == 0) {
-        bool v = field[0] == 'r' ? p->run_as_enabled : p->admin_rights;
+    } else if (s_pref_flag (field, p) >= 0) {
         ctl_argv_add (a, field);
-        ctl_argv_add (a, v ? "1" : "0");
+        ctl_argv_add (a, s_pref_flag (field, p) ? "1" : "0");
+    } else if (strcmp (field, "log_group") == 0) {
+        const char *g = p->log_group ? p->log_group : "";
+        if (!ph_log_name_valid (g)) {
+            snprintf (err, errlen,
+                      "log_group '%.64s' must be 1..%d of A-Z a-z 0-9 _ . - / # (for example "
+                      "porthole/sessions)",
+                      g, PH_LOG_NAME_MAX);
+            return false;
+        }
+        ctl_argv_add (a, field);
+        ctl_argv_add (a, g);
     } else if (strcmp (field, "run_as_default_user") == 0) {
         const char *u = p->run_as_default_user ? p->run_as_default_user : "";
         if (*u && !ctl_unix_name_valid (u)) {
@@ -345,7 +377,7 @@ static bool s_pref_arg (const char *field, const Porthole__V1__Preferences *p, c
         snprintf (err, errlen,
                   "unknown preference '%.64s'; known: idle_session_timeout_min, "
                   "max_session_duration_min, run_as_enabled, run_as_default_user, admin_rights, "
-                  "shell_profile",
+                  "shell_profile, log_group, streaming_enabled, encryption_enabled, log_input",
                   field);
         return false;
     }

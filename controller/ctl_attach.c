@@ -70,6 +70,12 @@ static int s_open_session (ctl_req_t *req, const ph_reply_t *sess, const ph_repl
     const char *create = ph_reply_field (sess, "create_user");
     body.create_user =
         create ? strcmp (create, "1") == 0 : strcmp (run_as, CTL_DEFAULT_RUN_AS) == 0;
+    Porthole__V1__SessionLogPrefs log_prefs = PORTHOLE__V1__SESSION_LOG_PREFS__INIT;
+    log_prefs.log_group = prefs.log_group;
+    log_prefs.streaming_enabled = prefs.streaming_enabled;
+    log_prefs.encryption_enabled = prefs.encryption_enabled;
+    log_prefs.log_input = prefs.log_input;
+    body.log_prefs = &log_prefs;
     ph_env_t env = PH_ENV_INIT;
     env.version = PH_WIRE_VERSION;
     env.body_case = PORTHOLE__V1__ENVELOPE__BODY_OPEN_SESSION;

@@ -89,11 +89,7 @@ static const char s_streams_lua[] =
 
 bool ctl_logs_name_valid (const char *name)
 {
-    size_t n = name ? strlen (name) : 0;
-    if (n < 1 || n > CTL_LOGS_NAME_MAX)
-        return false;
-    return strspn (name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-/#") ==
-           n;
+    return ph_log_name_valid (name);
 }
 
 void ctl_logs_reply (ctl_req_t **req_p, Porthole__V1__LogsReply *body)

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CTL_LOG_GROUP_DEFAULT "porthole/sessions"
 
 /*  No KEYS (ph:logshippers names the records). Returns {{endpoint, key,
  *  ...}, {log_group, streaming, encryption, log_input}}; records that

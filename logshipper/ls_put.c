@@ -75,11 +75,7 @@ static const char s_retention_lua[] =
 
 bool ls_name_valid (const char *name)
 {
-    size_t n = name ? strlen (name) : 0;
-    if (n < 1 || n > LS_NAME_MAX)
-        return false;
-    return strspn (name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-/#") ==
-           n;
+    return ph_log_name_valid (name);
 }
 
 /*  The checks that need no Redis. Returns true, or answers and frees req. */

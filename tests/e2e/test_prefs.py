@@ -1,9 +1,11 @@
 """e2e: preferences that shape sessions (admin rights, shell profile), the
 agent's promise to listen on nothing, and --help on every program and verb."""
+import json
 import os
 import re
 import stat
 import subprocess
+import time
 
 import phtest
 from phtest import StackTest, wait_until
@@ -14,8 +16,53 @@ SUDOERS = "/etc/sudoers.d/porthole-users"
 class PreferencesTest(StackTest):
 
     def tearDown(self):
-        self.stack.cli_json("update-preferences", "--admin-rights", "true", "--shell-profile", "")
+        self.stack.cli_json("update-preferences", "--admin-rights", "true", "--shell-profile", "",
+                            "--log-group", "porthole/sessions", "--streaming-enabled", "true",
+                            "--log-input", "false")
         super().tearDown()
+
+    def cast(self, group, sid):
+        """The asciicast events of a session's stream, oldest first ([] when none yet)."""
+        p = self.stack.cli("logs", "get-log-events", "--log-group-name", group,
+                           "--log-stream-name", sid, "--start-from-head")
+        if p.returncode != 0:
+            return []
+        return [json.loads(e["message"]) for e in json.loads(p.stdout)["events"]]
+
+    def test_log_preferences_shape_the_transcript(self):
+        group = "team/prefs-e2e"
+        prefs = self.stack.cli_json("update-preferences", "--log-group", group,
+                                    "--streaming-enabled", "false", "--log-input", "true")
+        self.assertEqual((prefs["LogGroupName"], prefs["StreamingEnabled"], prefs["LogInput"],
+                          prefs["EncryptionEnabled"]), (group, False, True, False))
+        got = self.stack.cli_json("get-preferences")
+        self.assertEqual(got["LogGroupName"], group)
+        before = {x["SessionId"] for x in self.stack.sessions("Active")}
+        s = self.shell()
+        (sid,) = {x["SessionId"] for x in self.stack.sessions("Active")} - before
+        self.assertEqual(self.run_in(s, "echo pref-$((40+2))").strip(), "pref-42")
+        # not streaming: a streamed transcript would be there within ~1 s; this one
+        # waits for the end of the session
+        time.sleep(3)
+        self.assertEqual(self.cast(group, sid), [])
+        s.send("exit\r")
+        s.wait()
+        wait_until(lambda: self.stack.session(sid, "History"), 20, "the session in History")
+        events = wait_until(lambda: self.cast(group, sid), 20, "the transcript in " + group)
+        self.assertEqual(events[0]["version"], 2)
+        typed = "".join(e[2] for e in events[1:] if e[1] == "i")
+        printed = "".join(e[2] for e in events[1:] if e[1] == "o")
+        self.assertIn("echo pref-$((40+2))", typed)  # --log-input true: "i" events
+        self.assertIn("pref-42", printed)
+        self.assertEqual(self.cast("porthole/sessions", sid), [])
+
+    def test_log_preferences_refuse_bad_values(self):
+        for args, text in ((("--log-group", "no spaces"), b"--log-group"),
+                           (("--streaming-enabled", "maybe"), b"--streaming-enabled"),
+                           (("--encryption-enabled", "2"), b"--encryption-enabled")):
+            p = self.stack.cli("update-preferences", *args)
+            self.assertEqual(p.returncode, 64, args)
+            self.assertIn(text, p.stderr)
 
     def test_admin_rights_write_and_remove_the_sudoers_file(self):
         self.stack.cli_json("update-preferences", "--admin-rights", "true")
