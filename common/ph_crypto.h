@@ -32,6 +32,25 @@ void ph_hmac_sha256 (const void *key, size_t keylen, const void *data, size_t le
 /*  Constant-time equality of two buffers of the same length. */
 bool ph_ct_equal (const void *a, const void *b, size_t len);
 
+/*  AES-256-GCM (encrypted log data, DESIGN.md §2). A sealed box is
+ *  nonce (12 random bytes) | ciphertext | tag (16 bytes): len +
+ *  PH_AEAD_OVERHEAD bytes. aad is authenticated, not stored. */
+#define PH_AEAD_KEY_LEN   32
+#define PH_AEAD_NONCE_LEN 12
+#define PH_AEAD_TAG_LEN   16
+#define PH_AEAD_OVERHEAD  (PH_AEAD_NONCE_LEN + PH_AEAD_TAG_LEN)
+
+/*  Seals len bytes of in into out (len + PH_AEAD_OVERHEAD bytes). Returns 0
+ *  or PH_EIO. */
+int ph_aead_seal (const uint8_t key[PH_AEAD_KEY_LEN], const void *aad, size_t aadlen,
+                  const void *in, size_t len, uint8_t *out);
+
+/*  Opens a sealed box of len bytes into out (len - PH_AEAD_OVERHEAD bytes).
+ *  Returns 0, PH_EINVAL when it is too short, PH_EAUTH when the key, the
+ *  aad or any byte is wrong (out then holds nothing useful). */
+int ph_aead_open (const uint8_t key[PH_AEAD_KEY_LEN], const void *aad, size_t aadlen,
+                  const uint8_t *in, size_t len, uint8_t *out);
+
 /*  Makes a token for session_id and user that expires at expiry_ms. out must
  *  hold PH_TOKEN_MAX bytes. */
 void ph_token_make (const void *secret, size_t secretlen, const char *session_id, const char *user,

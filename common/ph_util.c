@@ -194,6 +194,78 @@ bool ph_name_valid (const char *name)
     return true;
 }
 
+static const char s_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+size_t ph_base64_encode (const void *data, size_t len, char *out)
+{
+    const uint8_t *p = data;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)p[i + 1] << 8;
+        if (i + 2 < len)
+            v |= p[i + 2];
+        out[o++] = s_b64[v >> 18];
+        out[o++] = s_b64[(v >> 12) & 63];
+        out[o++] = i + 1 < len ? s_b64[(v >> 6) & 63] : '=';
+        out[o++] = i + 2 < len ? s_b64[v & 63] : '=';
+    }
+    out[o] = 0;
+    return o;
+}
+
+static int s_b64_value (char c)
+{
+    const char *at = c ? strchr (s_b64, c) : NULL;
+    return at ? (int)(at - s_b64) : -1;
+}
+
+long ph_base64_decode (const char *text, size_t len, uint8_t *out)
+{
+    if (len % 4 != 0)
+        return PH_EINVAL;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 4) {
+        bool last = i + 4 == len;
+        int pad = last ? (text[i + 3] == '=') + (text[i + 2] == '=' && text[i + 3] == '=') : 0;
+        int v[4];
+        for (int k = 0; k < 4; k++) {
+            v[k] = k >= 4 - pad ? 0 : s_b64_value (text[i + k]);
+            if (v[k] < 0)
+                return PH_EINVAL;
+        }
+        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | v[3];
+        if ((pad == 1 && (w & 0xff)) || (pad == 2 && (w & 0xffff)))
+            return PH_EINVAL; /* non-canonical spare bits */
+        out[o++] = (uint8_t)(w >> 16);
+        if (pad < 2)
+            out[o++] = (uint8_t)(w >> 8);
+        if (pad < 1)
+            out[o++] = (uint8_t)w;
+    }
+    return (long)o;
+}
+
+int ph_unhex (const char *hex, uint8_t *out, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        int v = 0;
+        for (int k = 0; k < 2; k++) {
+            char c = hex[2 * i + k];
+            int d = c >= '0' && c <= '9'   ? c - '0'
+                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                    : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                           : -1;
+            if (d < 0)
+                return PH_EINVAL;
+            v = v * 16 + d;
+        }
+        out[i] = (uint8_t)v;
+    }
+    return 0;
+}
+
 bool ph_log_name_valid (const char *name)
 {
     size_t n = name ? strlen (name) : 0;

@@ -51,6 +51,20 @@ bool ph_name_valid (const char *name);
 #define PH_LOG_NAME_MAX 512
 bool ph_log_name_valid (const char *name);
 
+/*  Base64 (RFC 4648 alphabet, with padding). Encode writes
+ *  PH_BASE64_LEN(len) bytes, NUL included, and returns the length. */
+#define PH_BASE64_LEN(n) (((n) + 2) / 3 * 4 + 1)
+size_t ph_base64_encode (const void *data, size_t len, char *out);
+
+/*  Decodes len characters of canonical padded base64 into out (at least
+ *  len / 4 * 3 bytes). Returns the byte count, or PH_EINVAL for anything
+ *  else (bad length, characters, padding or non-zero spare bits). */
+long ph_base64_decode (const char *text, size_t len, uint8_t *out);
+
+/*  Decodes 2*len hex digits (either case) into len bytes. Returns 0 or
+ *  PH_EINVAL. */
+int ph_unhex (const char *hex, uint8_t *out, size_t len);
+
 /*  True for "mi-" followed by 17 lowercase hex digits. */
 bool ph_instance_id_valid (const char *id);
 

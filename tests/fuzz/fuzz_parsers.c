@@ -1,8 +1,9 @@
 /*  libFuzzer target: the text parsers of user input and peer input in
  *  common/: tags, durations, booleans, numbers, UTF-8, tokens, Redis URLs
- *  and config files. */
+ *  and config files, base64 and sealed log messages / wrapped keys. */
 #include "ph_config.h"
 #include "ph_crypto.h"
+#include "ph_logcrypt.h"
 #include "ph_redis.h"
 #include "ph_util.h"
 
@@ -51,6 +52,14 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     ph_token_verify ("k", 1, text, "s", "u", 1);
     ph_redis_parse_url (text, host, &port, &db);
     s_config (data, size);
+    uint8_t *b64 = malloc (size / 4 * 3 + 1);
+    ph_base64_decode (text, size, b64);
+    free (b64);
+    static const uint8_t key[PH_AEAD_KEY_LEN] = {1};
+    uint8_t dk[PH_AEAD_KEY_LEN];
+    size_t len;
+    free (ph_logcrypt_open (key, "g", "s", text, &len));
+    ph_logcrypt_unwrap (key, "g", text, dk);
     free (text);
     return 0;
 }

@@ -3,6 +3,8 @@
 #include "ph_errors.h"
 #include "ph_test.h"
 
+#include <string.h>
+
 int main (void)
 {
     uint8_t d[PH_SHA256_LEN];
@@ -20,6 +22,43 @@ int main (void)
     uint8_t r1[16], r2[16];
     CHECK (ph_random_bytes (r1, sizeof r1) == 0 && ph_random_bytes (r2, sizeof r2) == 0);
     CHECK (!ph_ct_equal (r1, r2, sizeof r1));
+
+    /* AES-256-GCM: the GCM spec's test case 14 (zero key, zero IV, one zero
+     * block), opened; then round trips and every kind of tampering. */
+    static const uint8_t zero_key[PH_AEAD_KEY_LEN] = {0};
+    uint8_t box[PH_AEAD_NONCE_LEN + 16 + PH_AEAD_TAG_LEN] = {0};
+    static const uint8_t c14[16] = {0xce, 0xa7, 0x40, 0x3d, 0x4d, 0x60, 0x6b, 0x6e,
+                                    0x07, 0x4e, 0xc5, 0xd3, 0xba, 0xf3, 0x9d, 0x18};
+    static const uint8_t t14[16] = {0xd0, 0xd1, 0xc8, 0xa7, 0x99, 0x99, 0x6b, 0xf0,
+                                    0x26, 0x5b, 0x98, 0xb5, 0xd4, 0x8a, 0xb9, 0x19};
+    memcpy (box + PH_AEAD_NONCE_LEN, c14, 16);
+    memcpy (box + PH_AEAD_NONCE_LEN + 16, t14, 16);
+    uint8_t plain[64];
+    CHECK (ph_aead_open (zero_key, NULL, 0, box, sizeof box, plain) == 0);
+    static const uint8_t zeros[16] = {0};
+    CHECK (memcmp (plain, zeros, 16) == 0);
+    box[PH_AEAD_NONCE_LEN + 3] ^= 1;
+    CHECK (ph_aead_open (zero_key, NULL, 0, box, sizeof box, plain) == PH_EAUTH);
+
+    uint8_t key[PH_AEAD_KEY_LEN], other[PH_AEAD_KEY_LEN];
+    CHECK (ph_random_bytes (key, sizeof key) == 0 && ph_random_bytes (other, sizeof other) == 0);
+    const char *msg = "sudo rm -rf /tmp/x";
+    size_t mlen = strlen (msg);
+    uint8_t sealed[64], sealed2[64];
+    CHECK (ph_aead_seal (key, "g\0s", 3, msg, mlen, sealed) == 0);
+    CHECK (ph_aead_seal (key, "g\0s", 3, msg, mlen, sealed2) == 0);
+    CHECK (memcmp (sealed, sealed2, mlen + PH_AEAD_OVERHEAD) != 0); /* fresh nonce each time */
+    CHECK (memmem (sealed, mlen + PH_AEAD_OVERHEAD, "sudo", 4) == NULL);
+    memset (plain, 0, sizeof plain);
+    CHECK (ph_aead_open (key, "g\0s", 3, sealed, mlen + PH_AEAD_OVERHEAD, plain) == 0);
+    CHECK (memcmp (plain, msg, mlen) == 0);
+    CHECK (ph_aead_open (other, "g\0s", 3, sealed, mlen + PH_AEAD_OVERHEAD, plain) == PH_EAUTH);
+    CHECK (ph_aead_open (key, "g\0t", 3, sealed, mlen + PH_AEAD_OVERHEAD, plain) == PH_EAUTH);
+    sealed[mlen + PH_AEAD_OVERHEAD - 1] ^= 0x80; /* the tag */
+    CHECK (ph_aead_open (key, "g\0s", 3, sealed, mlen + PH_AEAD_OVERHEAD, plain) == PH_EAUTH);
+    CHECK (ph_aead_open (key, NULL, 0, sealed, PH_AEAD_OVERHEAD - 1, plain) == PH_EINVAL);
+    CHECK (ph_aead_seal (key, NULL, 0, "", 0, sealed) == 0); /* empty message */
+    CHECK (ph_aead_open (key, NULL, 0, sealed, PH_AEAD_OVERHEAD, plain) == 0);
 
     const char *secret = "cluster-secret";
     char tok[PH_TOKEN_MAX];

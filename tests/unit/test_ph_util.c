@@ -108,8 +108,39 @@ static void s_test_time (void)
     CHECK (ph_now_ms () > 1700000000000ULL);
 }
 
+/*  RFC 4648 §10 vectors, and what the decoder must refuse. */
+static void s_test_base64_hex (void)
+{
+    static const char *const vec[][2] = {{"", ""},
+                                         {"f", "Zg=="},
+                                         {"fo", "Zm8="},
+                                         {"foo", "Zm9v"},
+                                         {"foob", "Zm9vYg=="},
+                                         {"fooba", "Zm9vYmE="},
+                                         {"foobar", "Zm9vYmFy"}};
+    for (size_t i = 0; i < sizeof vec / sizeof vec[0]; i++) {
+        char enc[PH_BASE64_LEN (6)];
+        uint8_t dec[8];
+        size_t n = strlen (vec[i][0]);
+        CHECK (ph_base64_encode (vec[i][0], n, enc) == strlen (vec[i][1]));
+        CHECK_STR (enc, vec[i][1]);
+        CHECK (ph_base64_decode (vec[i][1], strlen (vec[i][1]), dec) == (long)n);
+        CHECK (memcmp (dec, vec[i][0], n) == 0);
+    }
+    static const char *const bad[] = {
+        "Zg=", "Zg", "Z===", "Zh==", "Zm9=", "Zg==Zg==", "Zm 9", "Zm9v\n", "====", "Zm-v"};
+    uint8_t out[16];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK (ph_base64_decode (bad[i], strlen (bad[i]), out) == PH_EINVAL);
+    uint8_t h[3];
+    CHECK (ph_unhex ("00fFa5", h, 3) == 0 && h[0] == 0 && h[1] == 0xff && h[2] == 0xa5);
+    CHECK (ph_unhex ("0g", h, 1) == PH_EINVAL);
+    CHECK (ph_unhex ("0", h, 1) == PH_EINVAL);
+}
+
 int main (void)
 {
+    s_test_base64_hex ();
     s_test_duration ();
     s_test_bool_uint ();
     s_test_tags ();
