@@ -20,6 +20,7 @@
 #include "ph_keycache.h"
 #include "ph_keys.h"
 #include "ph_log.h"
+#include "ph_logcrypt.h"
 #include "ph_redis.h"
 #include "ph_util.h"
 #include "ph_wire.h"
@@ -48,6 +49,7 @@
 #define LS_ENDPOINT_MAX     256
 #define LS_DRAIN_MAX_MS     2000
 #define LS_BAD_FRAME_LOGS   10
+#define LS_REKEY_MAX        2                /* data-key refetches per batch */
 #define LS_AUDIT_GROUP      "porthole/audit" /* where ph:audit is copied */
 
 #define LS_E_ACCESS_DENIED      "AccessDenied"
@@ -63,6 +65,7 @@ typedef struct {
     char advertise[LS_ENDPOINT_MAX];
     bool auto_create; /* unknown log groups are created on first use */
     const char *pid_file;
+    const char *master_key_file;
 } ls_options_t;
 
 typedef struct _ls_t {
@@ -80,6 +83,9 @@ typedef struct _ls_t {
     unsigned bad_frames;
     bool drained;
     bool audit_busy; /* an ls_audit round in flight */
+    bool has_master; /* master holds the log master key */
+    uint8_t master[PH_AEAD_KEY_LEN];
+    zhashx_t *data_keys; /* group -> ls_data_key_t: data keys of encrypted groups */
 } ls_t;
 
 /*  A PutLogEvents in flight through its Redis callback. */
@@ -90,14 +96,22 @@ typedef struct {
     uint64_t request_id;
     char instance[PH_USER_ID_MAX];
     ph_env_t *env; /* the request, owned */
+    char **sealed; /* the events' messages sealed (encrypted groups), owned */
+    int rekeys;    /* times the group's data key had to be fetched again */
 } ls_req_t;
+
+/*  The data key of an encrypted group, as stored (wrapped) and opened. */
+typedef struct {
+    char *wrapped;
+    uint8_t key[PH_AEAD_KEY_LEN];
+} ls_data_key_t;
 
 /* ---- ls_server.c ------------------------------------------------------- */
 
 /*  Builds the reactor: ZAP handler, ROUTER (bound), async Redis, timer.
  *  Returns NULL with a message in err. Blocks only while binding. */
-ls_t *ls_new (const ls_options_t *opt, const ph_keypair_t *keys, const char *lid, char *err,
-              size_t errlen);
+ls_t *ls_new (const ls_options_t *opt, const ph_keypair_t *keys, const uint8_t *master,
+              const char *lid, char *err, size_t errlen);
 void ls_destroy (ls_t **self_p);
 
 /*  Runs until SIGINT/SIGTERM, then lets Redis answer what is queued. */

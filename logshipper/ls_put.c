@@ -10,6 +10,14 @@
  *
  *  Retention: stream ids are assigned at ingestion, so XTRIM MINID
  *  <now - retention> drops what was ingested before the cut-off.
+ *
+ *  Encryption (ph_logcrypt.h): a batch that asks for it (the session's
+ *  preferences), or any batch for a group known to be encrypted, is sealed
+ *  here with the group's data key before the append. The script is the
+ *  judge: it answers 'encrypt' when plain messages meet an encrypted group
+ *  and 'rekey' when another logshipper gave the group its data key first;
+ *  both carry the group's wrapped key, which is opened, cached and used to
+ *  seal the batch again (at most LS_REKEY_MAX times).
  */
 #include "ls.h"
 
@@ -18,10 +26,13 @@
 
 /*  KEYS: ph:logbatch:{B}, ph:loggroup:{G}, ph:loggroups, ph:logs:{G}:{S},
  *        ph:logstreams:{G}, ph:logstream:{G}:{S}
- *  ARGV: now ms, auto-create 1|0, group, stream, dedup ttl s, n,
- *        then n pairs timestamp, message.
- *  Returns {'ok', n}, {'duplicate', 0}, {'nogroup', 0} or
- *  {'order', last_ts}. */
+ *  ARGV: now ms, auto-create 1|0, group, stream, dedup ttl s, wrapped data
+ *        key ('' when the messages are plain), n, then n pairs timestamp,
+ *        message.
+ *  Returns {'ok', n}, {'duplicate', 0}, {'nogroup', 0}, {'order', last_ts},
+ *  {'encrypt', wrapped key} (plain messages for an encrypted group) or
+ *  {'rekey', wrapped key} (sealed with another data key than the group's).
+ *  A group becomes encrypted with its first sealed batch, for good. */
 static const char s_put_lua[] =
     "if redis.call('EXISTS', KEYS[1]) == 1 then return {'duplicate', 0} end\n"
     "if redis.call('EXISTS', KEYS[2]) == 0 then\n"
@@ -30,9 +41,17 @@ static const char s_put_lua[] =
     "             'retention_days', '0', 'stored_bytes', '0', 'auto', '1')\n"
     "  redis.call('SADD', KEYS[3], ARGV[3])\n"
     "end\n"
-    "local n = tonumber(ARGV[6])\n"
+    "local dk = redis.call('HGET', KEYS[2], 'data_key')\n"
+    "if ARGV[6] == '' then\n"
+    "  if dk then return {'encrypt', dk} end\n"
+    "elseif not dk then\n"
+    "  redis.call('HSET', KEYS[2], 'data_key', ARGV[6], 'encrypted', '1')\n"
+    "elseif dk ~= ARGV[6] then\n"
+    "  return {'rekey', dk}\n"
+    "end\n"
+    "local n = tonumber(ARGV[7])\n"
     "local last = redis.call('HGET', KEYS[6], 'last_ts')\n"
-    "if n > 0 and last and tonumber(ARGV[7]) < tonumber(last) then\n"
+    "if n > 0 and last and tonumber(ARGV[8]) < tonumber(last) then\n"
     "  return {'order', last}\n"
     "end\n"
     "if redis.call('EXISTS', KEYS[6]) == 0 then\n"
@@ -41,14 +60,14 @@ static const char s_put_lua[] =
     "end\n"
     "local bytes = 0\n"
     "for i = 0, n - 1 do\n"
-    "  local msg = ARGV[8 + 2 * i]\n"
-    "  redis.call('XADD', KEYS[4], '*', 'ts', ARGV[7 + 2 * i], 'msg', msg, 'ing', ARGV[1])\n"
+    "  local msg = ARGV[9 + 2 * i]\n"
+    "  redis.call('XADD', KEYS[4], '*', 'ts', ARGV[8 + 2 * i], 'msg', msg, 'ing', ARGV[1])\n"
     "  bytes = bytes + #msg\n"
     "end\n"
     "if n > 0 then\n"
-    "  local lts = ARGV[5 + 2 * n]\n"
+    "  local lts = ARGV[6 + 2 * n]\n"
     "  redis.call('HSET', KEYS[6], 'last_ts', lts)\n"
-    "  redis.call('HSETNX', KEYS[6], 'first_ts', ARGV[7])\n"
+    "  redis.call('HSETNX', KEYS[6], 'first_ts', ARGV[8])\n"
     "  redis.call('ZADD', KEYS[5], lts, ARGV[4])\n"
     "  redis.call('HINCRBY', KEYS[6], 'stored_bytes', bytes)\n"
     "  redis.call('HINCRBY', KEYS[2], 'stored_bytes', bytes)\n"
@@ -134,6 +153,35 @@ static void s_reply (ls_req_t **req_p, uint32_t accepted, bool duplicate)
     ls_req_reply (req_p, &env);
 }
 
+static int s_send_append (ls_req_t *req);
+
+/*  Takes the group's wrapped data key from the script's answer: opened
+ *  with the master key and cached. Returns false after answering req. */
+static bool s_adopt_data_key (ls_req_t **req_p, const char *wrapped)
+{
+    ls_req_t *req = *req_p;
+    ls_t *ls = req->ls;
+    const char *group = req->env->put_log_events->log_group;
+    ls_data_key_t *dk = calloc (1, sizeof *dk);
+    assert (dk);
+    if (!ls->has_master || ++req->rekeys > LS_REKEY_MAX ||
+        ph_logcrypt_unwrap (ls->master, group, wrapped, dk->key) != 0 ||
+        !(dk->wrapped = strdup (wrapped))) {
+        free (dk);
+        ph_error ("log group %s is encrypted and its data key does not open with this "
+                  "logshipper's master key (%s)",
+                  group, ls->has_master ? ls->opt.master_key_file : "none loaded");
+        ls_req_fail (req_p, LS_E_UNAVAILABLE,
+                     "porthole-logshipper: log group %.512s is encrypted and this logshipper "
+                     "cannot open its data key; the batch stays in the spool (operators: give "
+                     "every logshipper the same --master-key-file)",
+                     group);
+        return false;
+    }
+    zhashx_update (ls->data_keys, group, dk);
+    return true;
+}
+
 static void s_on_appended (ph_redis_t *redis, ph_reply_t *reply, void *arg)
 {
     (void)redis;
@@ -159,6 +207,11 @@ static void s_on_appended (ph_redis_t *redis, ph_reply_t *reply, void *arg)
     } else if (strcmp (what, "duplicate") == 0) {
         ph_debug ("batch %s from %s: duplicate, acknowledged again", p->batch_id, req->instance);
         s_reply (&req, 0, true);
+    } else if (strcmp (what, "encrypt") == 0 || strcmp (what, "rekey") == 0) {
+        if (s_adopt_data_key (&req, num ? num : "") && s_send_append (req) != 0)
+            ls_req_fail (&req, LS_E_UNAVAILABLE,
+                         "porthole-logshipper: cannot reach Redis right now; the batch stays "
+                         "in the spool and is re-sent");
     } else if (strcmp (what, "nogroup") == 0) {
         ls_req_fail (&req, LS_E_RESOURCE_NOT_FOUND,
                      "porthole-logshipper: log group %.512s does not exist and this logshipper "
@@ -174,13 +227,63 @@ static void s_on_appended (ph_redis_t *redis, ph_reply_t *reply, void *arg)
     }
 }
 
+/*  The data key to seal req's batch with: the group's cached one, or a new
+ *  one (the script keeps the group's own if it has one). NULL when the
+ *  batch goes in plain; sets *fail when it cannot be sealed here. */
+static const ls_data_key_t *s_seal_key (ls_req_t *req, bool *fail)
+{
+    const Porthole__V1__PutLogEvents *p = req->env->put_log_events;
+    ls_t *ls = req->ls;
+    ls_data_key_t *dk = zhashx_lookup (ls->data_keys, p->log_group);
+    *fail = false;
+    if (dk || !p->encrypt)
+        return dk;
+    uint8_t key[PH_AEAD_KEY_LEN];
+    char *wrapped = NULL;
+    if (!ls->has_master || ph_random_bytes (key, sizeof key) != 0 ||
+        !(wrapped = ph_logcrypt_wrap (ls->master, p->log_group, key))) {
+        *fail = true;
+        return NULL;
+    }
+    dk = calloc (1, sizeof *dk);
+    assert (dk);
+    dk->wrapped = wrapped;
+    memcpy (dk->key, key, sizeof key);
+    explicit_bzero (key, sizeof key);
+    zhashx_update (ls->data_keys, p->log_group, dk);
+    ph_info ("log group %s: new data key (first encrypted batch)", p->log_group);
+    return dk;
+}
+
+/*  Seals every message of req's batch with dk into req->sealed. */
+static bool s_seal (ls_req_t *req, const ls_data_key_t *dk)
+{
+    const Porthole__V1__PutLogEvents *p = req->env->put_log_events;
+    if (!req->sealed && !(req->sealed = calloc (p->n_events + 1, sizeof *req->sealed)))
+        return false;
+    for (size_t i = 0; i < p->n_events; i++) {
+        free (req->sealed[i]);
+        const char *msg = p->events[i]->message;
+        req->sealed[i] = ph_logcrypt_seal (dk->key, p->log_group, p->log_stream, msg, strlen (msg));
+        if (!req->sealed[i])
+            return false;
+    }
+    return true;
+}
+
 /*  argv for the append script; entries point into the request (which
- *  outlives the call: hiredis copies the arguments when it queues). */
+ *  outlives the call: hiredis copies the arguments when it queues).
+ *  Returns 0, PH_EIO when Redis is away, or PH_EAUTH when the batch must be
+ *  sealed and this logshipper cannot (no master key). */
 static int s_send_append (ls_req_t *req)
 {
     const Porthole__V1__PutLogEvents *p = req->env->put_log_events;
     ls_t *ls = req->ls;
-    size_t argc = 15 + 2 * p->n_events;
+    bool fail;
+    const ls_data_key_t *dk = s_seal_key (req, &fail);
+    if (fail || (dk && !s_seal (req, dk)))
+        return PH_EAUTH;
+    size_t argc = 16 + 2 * p->n_events;
     const char **argv = calloc (argc, sizeof *argv);
     size_t *len = calloc (argc, sizeof *len);
     char *nums = calloc (p->n_events + 1, 24);
@@ -206,12 +309,13 @@ static int s_send_append (ls_req_t *req)
     argv[i++] = p->log_group;
     argv[i++] = p->log_stream;
     argv[i++] = ttl;
+    argv[i++] = dk ? dk->wrapped : "";
     argv[i++] = n;
     for (size_t e = 0; e < p->n_events; e++) {
         char *ts = nums + 24 * e;
         snprintf (ts, 24, "%llu", (unsigned long long)p->events[e]->timestamp_ms);
         argv[i++] = ts;
-        argv[i++] = p->events[e]->message;
+        argv[i++] = dk ? req->sealed[e] : p->events[e]->message;
     }
     for (size_t k = 0; k < i; k++)
         len[k] = strlen (argv[k]);
@@ -226,7 +330,14 @@ void ls_put_log_events (ls_req_t *req)
 {
     if (!s_batch_valid (&req))
         return;
-    if (s_send_append (req) != 0)
+    int rc = s_send_append (req);
+    if (rc == PH_EAUTH)
+        ls_req_fail (&req, LS_E_UNAVAILABLE,
+                     "porthole-logshipper: batch %s must be stored encrypted and this "
+                     "logshipper holds no log master key; the batch stays in the spool "
+                     "(operators: porthole-logshipper run --master-key-file)",
+                     req->env->put_log_events->batch_id);
+    else if (rc != 0)
         ls_req_fail (&req, LS_E_UNAVAILABLE,
                      "porthole-logshipper: cannot reach Redis right now; the batch stays in "
                      "the spool and is re-sent (operators: check redis-server)");

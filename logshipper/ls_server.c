@@ -26,7 +26,12 @@ void ls_req_destroy (ls_req_t **req_p)
 {
     if (!req_p || !*req_p)
         return;
-    ph_wire_free (&(*req_p)->env);
+    ls_req_t *req = *req_p;
+    if (req->sealed && req->env)
+        for (size_t i = 0; i < req->env->put_log_events->n_events; i++)
+            free (req->sealed[i]);
+    free (req->sealed);
+    ph_wire_free (&req->env);
     free (*req_p);
     *req_p = NULL;
 }
@@ -216,13 +221,30 @@ static zsock_t *s_server_socket (ls_t *self, char *err, size_t errlen)
         "is another logshipper running there? choose another endpoint with --bind", err, errlen);
 }
 
-ls_t *ls_new (const ls_options_t *opt, const ph_keypair_t *keys, const char *lid, char *err,
-              size_t errlen)
+static void s_data_key_destroy (void **item)
+{
+    ls_data_key_t *dk = *item;
+    if (dk) {
+        free (dk->wrapped);
+        explicit_bzero (dk->key, sizeof dk->key);
+        free (dk);
+    }
+    *item = NULL;
+}
+
+ls_t *ls_new (const ls_options_t *opt, const ph_keypair_t *keys, const uint8_t *master,
+              const char *lid, char *err, size_t errlen)
 {
     ls_t *self = calloc (1, sizeof *self);
     assert (self);
     self->opt = *opt;
     self->keys = *keys;
+    self->has_master = master != NULL;
+    if (master)
+        memcpy (self->master, master, PH_AEAD_KEY_LEN);
+    self->data_keys = zhashx_new ();
+    assert (self->data_keys);
+    zhashx_set_destructor (self->data_keys, s_data_key_destroy);
     snprintf (self->lid, sizeof self->lid, "%s", lid);
     self->started_ms = ph_now_ms ();
     self->key_cache = ph_keycache_new (LS_CACHE_MAX, LS_CACHE_TTL_MS, s_identity_of);
@@ -261,6 +283,8 @@ void ls_destroy (ls_t **self_p)
     ph_zap_destroy (&self->zap);
     zloop_destroy (&self->loop);
     ph_keycache_destroy (&self->key_cache);
+    zhashx_destroy (&self->data_keys);
+    explicit_bzero (self->master, sizeof self->master);
     free (self);
     *self_p = NULL;
 }

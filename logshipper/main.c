@@ -10,6 +10,7 @@
  *  Redis is connected, and deleted at a clean exit.
  */
 #include "ls.h"
+#include "ph_logcrypt.h"
 #include "ph_daemon.h"
 
 #include <getopt.h>
@@ -21,6 +22,7 @@
 #define DEFAULT_REDIS    PH_DAEMON_DEFAULT_REDIS
 #define DEFAULT_KEY_FILE "/etc/porthole/logshipper.key"
 #define DEFAULT_BIND     "tcp://*:7620"
+#define DEFAULT_MASTER   "/etc/porthole/logs-master.key"
 
 static const char s_usage[] =
     "Usage: " PROG " COMMAND [options]\n"
@@ -31,6 +33,7 @@ static const char s_usage[] =
     "Commands:\n"
     "  run                  run the daemon\n"
     "  keygen FILE          create the logshipper's CURVE keypair\n"
+    "  master-keygen FILE   create the master key of encrypted log groups\n"
     "  put-log-events       ship one batch with an instance key (checks, tests)\n"
     "\n"
     "Options:\n"
@@ -57,6 +60,10 @@ static const char s_usage_run[] =
     "  --auto-create-log-groups BOOL     create an unknown log group on its first batch\n"
     "                                    (default true); false: such batches are refused\n"
     "                                    with ResourceNotFound\n"
+    "  --master-key-file F               master key of encrypted log groups, the same\n"
+    "                                    file on every logshipper (default\n"
+    "                                    " DEFAULT_MASTER "); without it, batches for\n"
+    "                                    encrypted groups are refused (agents keep them)\n"
     "  --pid-file F                      write the pid here; removed at exit\n"
     "  -h, --help                        this text\n"
     "\n"
@@ -75,6 +82,16 @@ static const char s_usage_keygen[] =
     "\n"
     "Exit codes: 0 ok, 64 bad arguments, 65 FILE exists or cannot be written.\n";
 
+static const char s_usage_master[] =
+    "Usage: " PROG " master-keygen FILE\n"
+    "\n"
+    "Creates the master key of encrypted log groups in FILE (64 hex digits, mode\n"
+    "0600). Give the same file to every logshipper (--master-key-file) and to\n"
+    "nothing else: it wraps the data key of each encrypted log group. Never\n"
+    "overwrites FILE: data encrypted under the old key would be lost.\n"
+    "\n"
+    "Exit codes: 0 ok, 64 bad arguments, 65 FILE exists or cannot be written.\n";
+
 static int s_usage_error (const char *cmd, const char *fmt, const char *arg)
 {
     return ph_daemon_usage_error (PROG, cmd, fmt, arg);
@@ -82,7 +99,7 @@ static int s_usage_error (const char *cmd, const char *fmt, const char *arg)
 
 /* ---- run ------------------------------------------------------------------ */
 
-enum { OPT_REDIS = 256, OPT_KEY, OPT_BIND, OPT_ADV, OPT_AUTO, OPT_PID };
+enum { OPT_REDIS = 256, OPT_KEY, OPT_BIND, OPT_ADV, OPT_AUTO, OPT_PID, OPT_MASTER };
 
 static int s_parse_run_option (int c, void *arg)
 {
@@ -108,6 +125,9 @@ static int s_parse_run_option (int c, void *arg)
     case OPT_PID:
         opt->pid_file = optarg;
         return 0;
+    case OPT_MASTER:
+        opt->master_key_file = optarg;
+        return 0;
     default:
         return PH_EXIT_USAGE;
     }
@@ -122,11 +142,13 @@ static int s_parse_run (int argc, char **argv, ls_options_t *opt)
                                          {"advertise-endpoint", required_argument, 0, OPT_ADV},
                                          {"auto-create-log-groups", required_argument, 0, OPT_AUTO},
                                          {"pid-file", required_argument, 0, OPT_PID},
+                                         {"master-key-file", required_argument, 0, OPT_MASTER},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     *opt = (ls_options_t){.redis_url = ph_daemon_default_redis (),
                           .key_file = DEFAULT_KEY_FILE,
                           .bind = DEFAULT_BIND,
+                          .master_key_file = DEFAULT_MASTER,
                           .auto_create = true};
     int rc = ph_daemon_getopt (PROG, "run", s_usage_run, argc, argv, opts, s_parse_run_option, opt);
     if (rc || (rc = ph_daemon_check_redis_url (PROG, "run", opt->redis_url)))
@@ -137,13 +159,49 @@ static int s_parse_run (int argc, char **argv, ls_options_t *opt)
 }
 
 /*  Checks that Redis answers before going into the background loop, so
- *  that a wrong URL is an exit code and not a silent retry loop. */
-static int s_check_redis (const char *url)
+ *  that a wrong URL is an exit code and not a silent retry loop; and that
+ *  this logshipper's master key is the cluster's (its check value in
+ *  ph:logs:kcv, set by the first logshipper with a key). */
+static int s_check_redis (const char *url, const ls_options_t *opt, const uint8_t *master)
 {
     ph_redis_sync_t *redis = ph_daemon_redis_connect (url);
     if (!redis)
         return PH_EXIT_UNAVAIL;
+    int rc = 0;
+    if (master) {
+        char kcv[PH_LOGCRYPT_KCV_LEN + 1];
+        ph_logcrypt_kcv (master, kcv);
+        ph_reply_t *r = ph_redis_sync_cmd (redis, "SET ph:logs:kcv %s NX GET", kcv);
+        const char *stored = ph_reply_str (r);
+        if (!r || ph_reply_is_error (r)) {
+            ph_error ("cannot check the master key in Redis: %s", stored ? stored : "no reply");
+            rc = PH_EXIT_UNAVAIL;
+        } else if (stored && strcmp (stored, kcv) != 0) {
+            ph_error ("%s is not the master key the other logshippers use (its check value %s, "
+                      "the cluster's %s); copy theirs",
+                      opt->master_key_file, kcv, stored);
+            rc = PH_EXIT_CONFIG;
+        }
+        ph_reply_free (&r);
+    }
     ph_redis_sync_destroy (&redis);
+    return rc;
+}
+
+/*  Loads the master key into master. Returns 0 (a missing file is a
+ *  warning: this logshipper then refuses encrypted groups) or
+ *  PH_EXIT_CONFIG. */
+static int s_load_master (const ls_options_t *opt, uint8_t *master, bool *has)
+{
+    char err[PH_ERRTEXT_MAX];
+    int rc = ph_logcrypt_master_load (opt->master_key_file, master, err, sizeof err);
+    *has = rc == 0;
+    if (rc == PH_ENOENT)
+        ph_warn ("%s; until then batches for encrypted log groups are refused", err);
+    else if (rc != 0) {
+        ph_error ("%s", err);
+        return PH_EXIT_CONFIG;
+    }
     return 0;
 }
 
@@ -168,12 +226,15 @@ static int s_cmd_run (int argc, char **argv)
     if (rc)
         return rc < 0 ? PH_EXIT_OK : rc;
     ph_keypair_t keys;
+    uint8_t master[PH_AEAD_KEY_LEN];
+    bool has_master = false;
     if ((rc = ph_daemon_load_keys (PROG, opt.key_file, &keys)) ||
-        (rc = s_check_redis (opt.redis_url)))
+        (rc = s_load_master (&opt, master, &has_master)) ||
+        (rc = s_check_redis (opt.redis_url, &opt, has_master ? master : NULL)))
         return rc;
     char lid[LS_LID_MAX], err[PH_ERRTEXT_MAX];
     ph_daemon_node_id ("l-", lid, sizeof lid);
-    ls_t *ls = ls_new (&opt, &keys, lid, err, sizeof err);
+    ls_t *ls = ls_new (&opt, &keys, has_master ? master : NULL, lid, err, sizeof err);
     if (!ls) {
         ph_error ("%s", err);
         return PH_EXIT_UNAVAIL;
@@ -190,6 +251,23 @@ static int s_cmd_run (int argc, char **argv)
     return PH_EXIT_OK;
 }
 
+static int s_cmd_master_keygen (int argc, char **argv)
+{
+    if (argc >= 2 && (!strcmp (argv[1], "--help") || !strcmp (argv[1], "-h"))) {
+        fputs (s_usage_master, stdout);
+        return PH_EXIT_OK;
+    }
+    if (argc != 2 || argv[1][0] == '-')
+        return s_usage_error ("master-keygen", "expected one argument, the key FILE%s", "");
+    char err[PH_ERRTEXT_MAX];
+    if (ph_logcrypt_master_create (argv[1], err, sizeof err) != 0) {
+        ph_error ("%s", err);
+        return PH_EXIT_CONFIG;
+    }
+    printf ("%s\n", argv[1]);
+    return PH_EXIT_OK;
+}
+
 int main (int argc, char **argv)
 {
     ph_log_init (PROG);
@@ -201,7 +279,10 @@ int main (int argc, char **argv)
         return s_cmd_run (argc - 1, argv + 1);
     if (!strcmp (cmd, "keygen"))
         return ph_daemon_keygen (PROG, s_usage_keygen, "", argc - 1, argv + 1);
+    if (!strcmp (cmd, "master-keygen"))
+        return s_cmd_master_keygen (argc - 1, argv + 1);
     if (!strcmp (cmd, "put-log-events"))
         return ls_client_main (argc - 1, argv + 1);
-    return s_usage_error ("", "unknown command '%s' (run, keygen, put-log-events)", cmd);
+    return s_usage_error ("", "unknown command '%s' (run, keygen, master-keygen, put-log-events)",
+                          cmd);
 }
