@@ -130,6 +130,9 @@ static void s_answer (zsock_t *router, ph_wire_rx_t *rx, const ph_env_t *req, vo
         p.run_as_default_user = "ops";
         p.admin_rights = true;
         p.shell_profile = "cd /srv";
+        p.log_group = "porthole/sessions";
+        p.streaming_enabled = true;
+        p.log_input = true;
         env.body_case = PORTHOLE__V1__ENVELOPE__BODY_PREFERENCES;
         env.preferences = &p;
         s_send (router, rx, req, &env);
@@ -366,7 +369,11 @@ static void test_preferences (zactor_t *server)
                       "    \"RunAsEnabled\": true,\n"
                       "    \"RunAsDefaultUser\": \"ops\",\n"
                       "    \"AdminRights\": true,\n"
-                      "    \"ShellProfile\": \"cd /srv\"\n"
+                      "    \"ShellProfile\": \"cd /srv\",\n"
+                      "    \"LogGroupName\": \"porthole/sessions\",\n"
+                      "    \"StreamingEnabled\": true,\n"
+                      "    \"EncryptionEnabled\": false,\n"
+                      "    \"LogInput\": true\n"
                       "}\n");
     free (r.out);
     cli_fake_last (server, &req);
@@ -375,7 +382,8 @@ static void test_preferences (zactor_t *server)
 
     cli_test_run (&r, cli_verb_update_preferences, "update-preferences", CLI_OUT_TABLE,
                   OPTS ("shell-profile", "cd /tmp", "idle-session-timeout", "30", "admin-rights",
-                        "off", "max-session-duration", "0", "run-as-default-user", "ops"));
+                        "off", "max-session-duration", "0", "run-as-default-user", "ops",
+                        "log-group", "team/web", "encryption-enabled", "true"));
     CHECK (r.rc == PH_EXIT_OK);
     cli_test_expect_in (r.out, "IdleSessionTimeout  MaxSessionDuration  RunAsEnabled");
     free (r.out);
@@ -384,14 +392,18 @@ static void test_preferences (zactor_t *server)
     if (req) {
         const Porthole__V1__UpdatePreferencesRequest *u = req->update_preferences;
         /* fields in the CLI's fixed order, only those given */
-        CHECK (u->n_fields == 5);
-        if (u->n_fields == 5) {
+        CHECK (u->n_fields == 7);
+        if (u->n_fields == 7) {
             CHECK_STR (u->fields[0], "idle_session_timeout_min");
             CHECK_STR (u->fields[1], "max_session_duration_min");
             CHECK_STR (u->fields[2], "run_as_default_user");
             CHECK_STR (u->fields[3], "admin_rights");
             CHECK_STR (u->fields[4], "shell_profile");
+            CHECK_STR (u->fields[5], "log_group");
+            CHECK_STR (u->fields[6], "encryption_enabled");
         }
+        CHECK (u->prefs && strcmp (u->prefs->log_group, "team/web") == 0);
+        CHECK (u->prefs && u->prefs->encryption_enabled);
         CHECK (u->prefs && u->prefs->idle_session_timeout_min == 30);
         CHECK (u->prefs && u->prefs->max_session_duration_min == 0);
         CHECK (u->prefs && !u->prefs->admin_rights);
@@ -412,6 +424,9 @@ static void test_preferences (zactor_t *server)
     cli_test_expect_usage (server, fn, up, OPTS ("run-as-default-user", "a b"),
                            "not a valid user name");
     cli_test_expect_usage (server, fn, up, OPTS ("shell-profile", "\xff\xfe"), "must be UTF-8");
+    cli_test_expect_usage (server, fn, up, OPTS ("log-group", "a b"), "is not a log group name");
+    cli_test_expect_usage (server, fn, up, OPTS ("log-input", "yes please"),
+                           "neither true nor false");
 }
 
 /*  Without a usable profile nothing connects: exit 65. */
