@@ -459,8 +459,9 @@ static void s_format_time (int64_t t_s, char *buf, size_t len)
     time_t secs = (time_t)t_s;
     struct tm tm;
     gmtime_r (&secs, &tm);
-    snprintf (buf, len, "%02d/%02d/%02d %02d:%02d:%02d", tm.tm_mday, tm.tm_mon + 1,
-              tm.tm_year % 100, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (snprintf (buf, len, "%02d/%02d/%02d %02d:%02d:%02d", tm.tm_mday, tm.tm_mon + 1,
+                  tm.tm_year % 100, tm.tm_hour, tm.tm_min, tm.tm_sec) >= (int)len)
+        buf[len - 1] = 0; /* cut, never overrun: the reason text stays readable */
 }
 
 /*  ---- Evaluation ---------------------------------------------------- */
