@@ -27,6 +27,7 @@
  *                     until TranscriptComplete
  *    ctl_logs.c       LogsRequest: log groups and streams (ops on metadata)
  *    ctl_logs_read.c  LogsRequest: GetLogEvents, FilterLogEvents
+ *    ctl_logkeys.c    data keys of encrypted log groups, opened by a logshipper
  */
 #ifndef CTL_H
 #define CTL_H
@@ -150,6 +151,8 @@ typedef struct {
 typedef struct _ctl_principal_t ctl_principal_t;
 typedef struct _ctl_audit_t ctl_audit_t;
 
+typedef struct _ctl_logkeys_t ctl_logkeys_t;
+
 typedef struct _ctl_t {
     ctl_options_t opt;
     ph_keypair_t keys;
@@ -165,6 +168,7 @@ typedef struct _ctl_t {
     ph_keycache_t *key_cache; /* ZAP: Z85 -> identity, with expiry */
     zhashx_t *policy_cache;   /* "name\nsha256" -> parsed policy (ctl_principal.c) */
     ctl_audit_t *audit;       /* the audit trail writer (ctl_audit.c) */
+    ctl_logkeys_t *logkeys;   /* data keys of encrypted log groups (ctl_logkeys.c) */
     zhashx_t *instances;      /* instance id -> ctl_instance_t */
     zhashx_t *routes;         /* session id -> ctl_route_t */
     zhashx_t *enroll_fails;   /* peer address -> failure counter */
@@ -538,5 +542,31 @@ bool ctl_logs_name_valid (const char *name);
 
 /*  Sends LogsReply (op copied from the request) and destroys req. */
 void ctl_logs_reply (ctl_req_t **req_p, Porthole__V1__LogsReply *body);
+
+/* ---- ctl_logkeys.c ------------------------------------------------------ */
+
+#define CTL_SERVICE_IDENTITY "service:controller" /* this key's ph:key:{Z85} */
+
+/*  Called with the opened data key (borrowed for the call), or with NULL
+ *  and why when it cannot be had. */
+typedef void (ctl_logkey_fn) (void *arg, const uint8_t *key, const char *why);
+
+ctl_logkeys_t *ctl_logkeys_new (ctl_t *ctl);
+
+/*  Fails what still waits ("shutting down"), then frees. */
+void ctl_logkeys_destroy (ctl_logkeys_t **self_p);
+
+/*  Calls fn with the data key of group whose stored (wrapped) form is
+ *  wrapped: at once when cached, else once a logshipper opened it (within
+ *  5 s, or fn gets NULL). Never blocks. */
+void ctl_logkeys_open (ctl_t *ctl, const char *group, const char *wrapped, ctl_logkey_fn *fn,
+                       void *arg);
+
+/*  Housekeeping: fails requests that timed out. */
+void ctl_logkeys_tick (ctl_t *ctl);
+
+/*  Redis (re)connected: registers this controller's key as
+ *  service:controller, which logshippers accept for OpenDataKey. */
+void ctl_logkeys_on_connected (ctl_t *ctl);
 
 #endif

@@ -16,8 +16,17 @@
  *  it (streams are read in name order). Filter patterns: space-separated
  *  terms, a "quoted phrase" is one term; every term must be a
  *  case-sensitive substring of the message; an empty pattern matches all.
+ *
+ *  Encrypted groups (ph_logcrypt.h): both scripts also return the group's
+ *  wrapped data key; the events are copied out of the reply, the key is
+ *  opened by a logshipper (ctl_logkeys.c) and the messages are opened here.
+ *  The filter script cannot match sealed messages, so for an encrypted
+ *  group it returns every event in range and the terms are matched here,
+ *  after opening (a page may then hold fewer events than --limit; its
+ *  nextToken goes on).
  */
 #include "ctl.h"
+#include "ph_logcrypt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +50,8 @@
 /*  ARGV: group, stream, start, end (0 = none), limit, dir f|b, cursor id
  *  ('' = from the head / the tail), scan max, bytes max.
  *  Returns 'missing' or {last stream id or '', first stream id or '',
- *  flat [id, ts, msg, ing, ...] in ascending order}. */
+ *  flat [id, ts, msg, ing, ...] in ascending order, wrapped data key or
+ *  ''}. */
 static const char s_get_lua[] = CTL_LUA_FIELDS
     "local g, s = ARGV[1], ARGV[2]\n"
     "if redis.call('EXISTS', 'ph:loggroup:{' .. g .. '}') == 0 then return 'missing' end\n"
@@ -79,12 +89,14 @@ static const char s_get_lua[] = CTL_LUA_FIELDS
     "end\n"
     "local first, last = '', ''\n"
     "if n > 0 then first = out[1] last = out[#out - 3] end\n"
-    "return {last, first, out}\n";
+    "return {last, first, out, redis.call('HGET', 'ph:loggroup:{' .. g .. '}', 'data_key') or "
+    "''}\n";
 
 /*  ARGV: group, start, end, limit, scan max, bytes max, cursor stream ('' =
  *  from the first), cursor id, n streams, streams..., terms...
  *  Returns 'missing' or {next stream or '', next id, flat [stream, id, ts,
- *  msg, ing, ...]}. */
+ *  msg, ing, ...], wrapped data key or ''}; terms are not matched when the
+ *  group is encrypted (the caller does, after opening). */
 static const char s_filter_lua[] = CTL_LUA_FIELDS
     "local g = ARGV[1]\n"
     "if redis.call('EXISTS', 'ph:loggroup:{' .. g .. '}') == 0 then return 'missing' end\n"
@@ -95,6 +107,8 @@ static const char s_filter_lua[] = CTL_LUA_FIELDS
     "for i = 1, ns do streams[i] = ARGV[9 + i] end\n"
     "for i = 10 + ns, #ARGV do terms[#terms + 1] = ARGV[i] end\n"
     "if ns == 0 then streams = redis.call('ZRANGE', 'ph:logstreams:{' .. g .. '}', 0, -1) end\n"
+    "local dk = redis.call('HGET', 'ph:loggroup:{' .. g .. '}', 'data_key') or ''\n"
+    "if dk ~= '' then terms = {} end\n"
     "table.sort(streams)\n"
     "local out, scanned, bytes, count = {}, 0, 0, 0\n"
     "local full, nexts, nextid = false, '', ''\n"
@@ -131,7 +145,7 @@ static const char s_filter_lua[] = CTL_LUA_FIELDS
     "    end\n"
     "  end\n"
     "end\n"
-    "return {nexts, nextid, out}\n";
+    "return {nexts, nextid, out, dk}\n";
 
 /*  "<digits>-<digits>": a stream id. */
 static bool s_stream_id_valid (const char *id)
@@ -159,27 +173,182 @@ static bool s_missing (ctl_req_t **req_p, const ph_reply_t *reply)
     return true;
 }
 
-/*  Events from a flat array of stride fields starting at offset (id, ts,
- *  msg, ing); strings point into the reply. */
-static Porthole__V1__LogEvent **s_events (const ph_reply_t *flat, size_t stride, size_t off,
-                                          size_t *n_out, Porthole__V1__LogEvent **store)
+/*  A read answered by Redis, copied out of the reply so that it can wait
+ *  for the group's data key (hiredis frees the reply after the callback). */
+typedef struct {
+    ctl_req_t *req;
+    bool filter;
+    Porthole__V1__LogEvent *evs; /* event_id and message owned */
+    Porthole__V1__LogEvent **ptrs;
+    char **streams; /* filter: each event's stream, owned */
+    size_t n;
+    char *wrapped; /* the group's data key as stored; NULL: a plain group */
+    char fwd[64], back[64];
+    char *next; /* filter: nextToken, owned */
+} s_read_t;
+
+static void s_read_destroy (s_read_t **rd_p)
 {
-    size_t n = ph_reply_count (flat) / stride;
-    Porthole__V1__LogEvent *evs = calloc (n + 1, sizeof *evs);
-    Porthole__V1__LogEvent **ptrs = calloc (n + 1, sizeof *ptrs);
-    assert (evs && ptrs);
+    s_read_t *rd = *rd_p;
+    if (!rd)
+        return;
+    for (size_t i = 0; i < rd->n; i++) {
+        free (rd->evs[i].event_id);
+        free (rd->evs[i].message);
+        if (rd->streams)
+            free (rd->streams[i]);
+    }
+    free (rd->evs);
+    free (rd->ptrs);
+    free (rd->streams);
+    free (rd->wrapped);
+    free (rd->next);
+    ctl_req_destroy (&rd->req);
+    free (rd);
+    *rd_p = NULL;
+}
+
+static char *s_dup (const ph_reply_t *r)
+{
+    char *s = strdup (ph_reply_str (r) ? ph_reply_str (r) : "");
+    assert (s);
+    return s;
+}
+
+/*  Copies the events of a flat array of stride fields (a stream name first
+ *  when stride is 5, then id, ts, msg, ing) and the data key at index 3 of
+ *  reply. Takes req. */
+static s_read_t *s_read_new (ctl_req_t **req_p, const ph_reply_t *reply, size_t stride)
+{
+    const ph_reply_t *flat = ph_reply_at (reply, 2);
+    const char *wrapped = ph_reply_str (ph_reply_at (reply, 3));
+    size_t n = ph_reply_count (flat) / stride, off = stride - 4;
+    s_read_t *rd = calloc (1, sizeof *rd);
+    assert (rd);
+    rd->req = *req_p;
+    *req_p = NULL;
+    rd->filter = stride == 5;
+    rd->evs = calloc (n + 1, sizeof *rd->evs);
+    rd->ptrs = calloc (n + 1, sizeof *rd->ptrs);
+    rd->streams = rd->filter ? calloc (n + 1, sizeof *rd->streams) : NULL;
+    assert (rd->evs && rd->ptrs && (rd->streams || !rd->filter));
     for (size_t i = 0; i < n; i++) {
         Porthole__V1__LogEvent init = PORTHOLE__V1__LOG_EVENT__INIT;
-        evs[i] = init;
-        evs[i].event_id = (char *)ph_reply_str (ph_reply_at (flat, stride * i + off));
-        evs[i].timestamp_ms = s_u64 (ph_reply_at (flat, stride * i + off + 1));
-        evs[i].message = (char *)ph_reply_str (ph_reply_at (flat, stride * i + off + 2));
-        evs[i].ingestion_ms = s_u64 (ph_reply_at (flat, stride * i + off + 3));
-        ptrs[i] = &evs[i];
+        rd->evs[i] = init;
+        rd->evs[i].event_id = s_dup (ph_reply_at (flat, stride * i + off));
+        rd->evs[i].timestamp_ms = s_u64 (ph_reply_at (flat, stride * i + off + 1));
+        rd->evs[i].message = s_dup (ph_reply_at (flat, stride * i + off + 2));
+        rd->evs[i].ingestion_ms = s_u64 (ph_reply_at (flat, stride * i + off + 3));
+        if (rd->filter)
+            rd->streams[i] = s_dup (ph_reply_at (flat, stride * i));
+        rd->ptrs[i] = &rd->evs[i];
+        rd->n++;
     }
-    *n_out = n;
-    *store = evs;
-    return ptrs;
+    if (wrapped && *wrapped)
+        rd->wrapped = strdup (wrapped);
+    return rd;
+}
+
+/*  True when msg holds every term of pattern (see s_add_terms). */
+static bool s_match_terms (const char *msg, const char *pattern)
+{
+    const char *p = pattern;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        const char *start = p, *end;
+        if (*p == '"') {
+            start = p + 1;
+            end = strchr (start, '"');
+            if (!end)
+                end = start + strlen (start);
+            p = *end ? end + 1 : end;
+        } else {
+            end = strchr (p, ' ');
+            if (!end)
+                end = p + strlen (p);
+            p = end;
+        }
+        if (end > start && !memmem (msg, strlen (msg), start, (size_t)(end - start)))
+            return false;
+    }
+    return true;
+}
+
+static void s_read_reply (s_read_t **rd_p)
+{
+    s_read_t *rd = *rd_p;
+    Porthole__V1__LogsReply body = PORTHOLE__V1__LOGS_REPLY__INIT;
+    body.events = rd->ptrs;
+    body.n_events = rd->n;
+    if (rd->filter) {
+        body.event_streams = rd->streams;
+        body.n_event_streams = rd->n;
+        body.next_token = rd->next ? rd->next : "";
+    } else {
+        body.next_forward_token = rd->fwd;
+        body.next_backward_token = rd->back;
+    }
+    ctl_logs_reply (&rd->req, &body);
+    s_read_destroy (rd_p);
+}
+
+/*  The data key is here (or not): opens the sealed messages, matches the
+ *  filter's terms, answers. */
+static void s_on_data_key (void *arg, const uint8_t *key, const char *why)
+{
+    s_read_t *rd = arg;
+    const Porthole__V1__LogsRequest *r = rd->req->env->logs;
+    if (!key) {
+        ctl_req_fail (&rd->req, CTL_E_UNAVAILABLE,
+                      "porthole: log group %s is encrypted and its key cannot be opened now "
+                      "(%s)",
+                      r->log_group_name, why ? why : "no logshipper answered");
+        s_read_destroy (&rd);
+        return;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < rd->n; i++) {
+        Porthole__V1__LogEvent *e = &rd->evs[i];
+        const char *stream = rd->filter ? rd->streams[i] : r->log_stream_name;
+        size_t len;
+        char *plain = ph_logcrypt_is_sealed (e->message)
+                          ? ph_logcrypt_open (key, r->log_group_name, stream, e->message, &len)
+                          : NULL;
+        if (ph_logcrypt_is_sealed (e->message)) {
+            free (e->message);
+            e->message = plain ? plain
+                               : strdup ("[porthole: this event does not decrypt with its "
+                                         "group's key: it was altered or moved]");
+            assert (e->message);
+        }
+        if (rd->filter && !s_match_terms (e->message, r->filter_pattern ? r->filter_pattern : "")) {
+            free (e->event_id);
+            free (e->message);
+            free (rd->streams[i]);
+            continue;
+        }
+        rd->evs[kept] = *e;
+        if (rd->filter)
+            rd->streams[kept] = rd->streams[i];
+        rd->ptrs[kept] = &rd->evs[kept];
+        kept++;
+    }
+    rd->n = kept;
+    s_read_reply (&rd);
+}
+
+/*  Answers rd now (a plain group) or once its data key is open. */
+static void s_read_finish (s_read_t *rd)
+{
+    if (!rd->wrapped) {
+        s_read_reply (&rd);
+        return;
+    }
+    ctl_logkeys_open (rd->req->ctl, rd->req->env->logs->log_group_name, rd->wrapped, s_on_data_key,
+                      rd);
 }
 
 /* ---- GetLogEvents ---------------------------------------------------------- */
@@ -193,25 +362,17 @@ static void s_on_get (ph_redis_t *redis, ph_reply_t *reply, void *arg)
     const char *last = ph_reply_str (ph_reply_at (reply, 0));
     const char *first = ph_reply_str (ph_reply_at (reply, 1));
     const char *token = req->env->logs->next_token;
-    char fwd[64], back[64];
+    s_read_t *rd = s_read_new (&req, reply, 4);
     /* at either end the token passed comes back, as in aws logs */
     if (last && *last)
-        snprintf (fwd, sizeof fwd, "f/%s", last);
+        snprintf (rd->fwd, sizeof rd->fwd, "f/%s", last);
     else
-        snprintf (fwd, sizeof fwd, "%s", token && token[0] == 'f' ? token : "f/0-0");
+        snprintf (rd->fwd, sizeof rd->fwd, "%s", token && token[0] == 'f' ? token : "f/0-0");
     if (first && *first)
-        snprintf (back, sizeof back, "b/%s", first);
+        snprintf (rd->back, sizeof rd->back, "b/%s", first);
     else
-        snprintf (back, sizeof back, "%s", token && token[0] == 'b' ? token : "b/0-0");
-    Porthole__V1__LogEvent *store = NULL;
-    Porthole__V1__LogsReply body = PORTHOLE__V1__LOGS_REPLY__INIT;
-    body.events = s_events (ph_reply_at (reply, 2), 4, 0, &body.n_events, &store);
-    body.next_forward_token = fwd;
-    body.next_backward_token = back;
-    Porthole__V1__LogEvent **ptrs = body.events;
-    ctl_logs_reply (&req, &body);
-    free (ptrs);
-    free (store);
+        snprintf (rd->back, sizeof rd->back, "%s", token && token[0] == 'b' ? token : "b/0-0");
+    s_read_finish (rd);
 }
 
 void ctl_logs_get_events (ctl_req_t *req)
@@ -291,26 +452,10 @@ static void s_on_filter (ph_redis_t *redis, ph_reply_t *reply, void *arg)
         return;
     const char *ns = ph_reply_str (ph_reply_at (reply, 0));
     const char *nid = ph_reply_str (ph_reply_at (reply, 1));
-    const ph_reply_t *flat = ph_reply_at (reply, 2);
-    char *next = NULL;
-    if (ns && *ns && nid && asprintf (&next, "s/%s/%s", nid, ns) < 0)
-        next = NULL;
-    Porthole__V1__LogEvent *store = NULL;
-    Porthole__V1__LogsReply body = PORTHOLE__V1__LOGS_REPLY__INIT;
-    body.events = s_events (flat, 5, 1, &body.n_events, &store);
-    body.event_streams = calloc (body.n_events + 1, sizeof (char *));
-    assert (body.event_streams);
-    for (size_t i = 0; i < body.n_events; i++)
-        body.event_streams[i] = (char *)ph_reply_str (ph_reply_at (flat, 5 * i));
-    body.n_event_streams = body.n_events;
-    body.next_token = next ? next : "";
-    Porthole__V1__LogEvent **ptrs = body.events;
-    char **names = body.event_streams;
-    ctl_logs_reply (&req, &body);
-    free (names);
-    free (ptrs);
-    free (store);
-    free (next);
+    s_read_t *rd = s_read_new (&req, reply, 5);
+    if (ns && *ns && nid && asprintf (&rd->next, "s/%s/%s", nid, ns) < 0)
+        rd->next = NULL;
+    s_read_finish (rd);
 }
 
 /*  "s/<id>/<stream>" into id and stream (pointers into token). */

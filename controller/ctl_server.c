@@ -338,6 +338,7 @@ static int s_on_housekeeping (zloop_t *loop, int timer_id, void *arg)
         ctl_principal_tick (ctl);
     }
     ctl_audit_tick (ctl);
+    ctl_logkeys_tick (ctl);
     return 0;
 }
 
@@ -377,8 +378,10 @@ static zsock_t *s_server_socket (ctl_t *self, const char *domain, const char *en
 static void s_on_redis_state (ph_redis_t *redis, bool connected, void *arg)
 {
     (void)redis;
-    if (connected)
+    if (connected) {
         ctl_audit_on_connected (arg);
+        ctl_logkeys_on_connected (arg);
+    }
 }
 
 ctl_t *ctl_new (const ctl_options_t *opt, const ph_keypair_t *keys, const char *cid,
@@ -411,6 +414,7 @@ ctl_t *ctl_new (const ctl_options_t *opt, const ph_keypair_t *keys, const char *
     zloop_reader (self->loop, self->agents, s_on_agents, self);
     zloop_reader (self->loop, self->clients, s_on_clients, self);
     self->audit = ctl_audit_new (self);
+    self->logkeys = ctl_logkeys_new (self);
     self->redis = ph_redis_new (self->loop, opt->redis_url, s_on_redis_state, self);
     if (!self->redis) {
         snprintf (err, errlen, "bad Redis URL '%s': use redis://HOST:PORT[/DB] or unix:///PATH",
@@ -432,6 +436,7 @@ void ctl_destroy (ctl_t **self_p)
     /* Redis first: its pending callbacks still answer on the sockets and
      * the ZAP handler, which must outlive them. */
     ph_redis_destroy (&self->redis);
+    ctl_logkeys_destroy (&self->logkeys); /* answers its waiting readers */
     zhashx_destroy (&self->routes);
     if (self->loop && self->agents)
         zloop_reader_end (self->loop, self->agents);

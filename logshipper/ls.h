@@ -32,25 +32,26 @@
 
 /* ---- limits and timings ------------------------------------------------ */
 
-#define LS_DOMAIN           "porthole-logshipper"
-#define LS_BATCH_EVENTS_MAX 10000         /* events per PutLogEvents */
-#define LS_BATCH_BYTES_MAX  (1024 * 1024) /* message bytes per PutLogEvents */
-#define LS_NAME_MAX         512           /* log group and stream names */
-#define LS_BATCH_ID_MAX     128
-#define LS_DEDUP_TTL_S      86400 /* ph:logbatch:{ID} */
-#define LS_CACHE_TTL_MS     10000 /* ZAP key -> identity */
-#define LS_CACHE_MAX        100000
-#define LS_HOUSEKEEPING_MS  1000
-#define LS_REGISTER_TTL_S   30 /* ph:logshipper:{LID} */
-#define LS_REGISTER_TICKS   5  /* refreshed every 5 s */
-#define LS_RETENTION_TICKS  60 /* XTRIM once a minute */
-#define LS_RECV_BATCH       64
-#define LS_LID_MAX          16 /* "l-" + 8 hex */
-#define LS_ENDPOINT_MAX     256
-#define LS_DRAIN_MAX_MS     2000
-#define LS_BAD_FRAME_LOGS   10
-#define LS_REKEY_MAX        2                /* data-key refetches per batch */
-#define LS_AUDIT_GROUP      "porthole/audit" /* where ph:audit is copied */
+#define LS_DOMAIN              "porthole-logshipper"
+#define LS_BATCH_EVENTS_MAX    10000         /* events per PutLogEvents */
+#define LS_BATCH_BYTES_MAX     (1024 * 1024) /* message bytes per PutLogEvents */
+#define LS_NAME_MAX            512           /* log group and stream names */
+#define LS_BATCH_ID_MAX        128
+#define LS_DEDUP_TTL_S         86400 /* ph:logbatch:{ID} */
+#define LS_CACHE_TTL_MS        10000 /* ZAP key -> identity */
+#define LS_CACHE_MAX           100000
+#define LS_HOUSEKEEPING_MS     1000
+#define LS_REGISTER_TTL_S      30 /* ph:logshipper:{LID} */
+#define LS_REGISTER_TICKS      5  /* refreshed every 5 s */
+#define LS_RETENTION_TICKS     60 /* XTRIM once a minute */
+#define LS_RECV_BATCH          64
+#define LS_LID_MAX             16 /* "l-" + 8 hex */
+#define LS_ENDPOINT_MAX        256
+#define LS_DRAIN_MAX_MS        2000
+#define LS_BAD_FRAME_LOGS      10
+#define LS_REKEY_MAX           2                    /* data-key refetches per batch */
+#define LS_CONTROLLER_IDENTITY "service:controller" /* ph:key:{Z85} of controllers */
+#define LS_AUDIT_GROUP         "porthole/audit"     /* where ph:audit is copied */
 
 #define LS_E_ACCESS_DENIED      "AccessDenied"
 #define LS_E_INVALID_REQUEST    "InvalidRequest"

@@ -61,10 +61,12 @@ void ls_req_fail (ls_req_t **req_p, const char *code, const char *fmt, ...)
 
 /* ---- ZAP: key -> identity -------------------------------------------- */
 
-/*  "instance:..." and "user:..." as stored; any other key is "key:Z85". */
+/*  "instance:...", "user:..." and "service:controller" as stored; any
+ *  other key is "key:Z85". */
 static void s_identity_of (const char *value, const char *key_z85, char *identity, size_t len)
 {
-    if (value && (strncmp (value, "instance:", 9) == 0 || strncmp (value, "user:", 5) == 0))
+    if (value && (strncmp (value, "instance:", 9) == 0 || strncmp (value, "user:", 5) == 0 ||
+                  strcmp (value, LS_CONTROLLER_IDENTITY) == 0))
         snprintf (identity, len, "%s", value);
     else
         snprintf (identity, len, "key:%s", key_z85);
@@ -83,8 +85,47 @@ static void s_zap_lookup (ph_zap_t *zap, ph_zap_request_t *req, const char *doma
 
 /* ---- dispatch ---------------------------------------------------------- */
 
-/*  Only an instance may send PutLogEvents; everything else is refused with
- *  a reason (replies are dropped, a peer's Error is logged). */
+/*  OpenDataKey from a controller: the group's data key, opened with the
+ *  master key (no Redis: the wrapped key comes with the request, and its
+ *  associated data names the group). */
+static void s_open_data_key (ls_t *ls, ph_wire_rx_t *rx, const ph_env_t *env)
+{
+    const Porthole__V1__OpenDataKey *o = env->open_data_key;
+    uint8_t key[PH_AEAD_KEY_LEN];
+    if (!ls->has_master) {
+        ph_wire_send_error (ls->router, rx->routing_id, rx->routing_id_len, env->request_id,
+                            LS_E_UNAVAILABLE,
+                            "porthole-logshipper: this logshipper holds no log master key "
+                            "(--master-key-file)");
+        return;
+    }
+    if (ph_logcrypt_unwrap (ls->master, o->log_group, o->wrapped_key, key) != 0) {
+        ph_warn ("%s asked for the data key of %s, which does not open with the master key",
+                 rx->user_id, o->log_group);
+        ph_wire_send_error (ls->router, rx->routing_id, rx->routing_id_len, env->request_id,
+                            LS_E_INVALID_REQUEST,
+                            "porthole-logshipper: that is not a data key of log group %.512s "
+                            "under this master key",
+                            o->log_group);
+        return;
+    }
+    Porthole__V1__OpenDataKeyReply body = PORTHOLE__V1__OPEN_DATA_KEY_REPLY__INIT;
+    body.log_group = o->log_group;
+    body.wrapped_key = o->wrapped_key;
+    body.data_key.data = key;
+    body.data_key.len = sizeof key;
+    ph_env_t out = PH_ENV_INIT;
+    out.version = PH_WIRE_VERSION;
+    out.request_id = env->request_id;
+    out.body_case = PORTHOLE__V1__ENVELOPE__BODY_OPEN_DATA_KEY_REPLY;
+    out.open_data_key_reply = &body;
+    ph_wire_send (ls->router, rx->routing_id, rx->routing_id_len, &out);
+    explicit_bzero (key, sizeof key);
+}
+
+/*  Only an instance may send PutLogEvents, only a controller (a service
+ *  identity) OpenDataKey; everything else is refused with a reason
+ *  (replies are dropped, a peer's Error is logged). */
 static void s_dispatch (ls_t *ls, ph_wire_rx_t *rx, ph_env_t **env_p)
 {
     ph_env_t *env = *env_p;
@@ -93,6 +134,11 @@ static void s_dispatch (ls_t *ls, ph_wire_rx_t *rx, ph_env_t **env_p)
     if (env->body_case == PORTHOLE__V1__ENVELOPE__BODY_ERROR) {
         ph_warn ("%s reported %s: %s", uid, env->error->code,
                  env->error->message ? env->error->message : "");
+        return;
+    }
+    if (env->body_case == PORTHOLE__V1__ENVELOPE__BODY_OPEN_DATA_KEY &&
+        strcmp (uid, LS_CONTROLLER_IDENTITY) == 0) {
+        s_open_data_key (ls, rx, env);
         return;
     }
     if (!instance) {

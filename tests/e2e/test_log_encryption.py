@@ -2,6 +2,7 @@
 logshipper stores every event of the session's log group sealed with
 AES-256-GCM under the group's data key, which Redis holds only wrapped by the
 logshippers' master key: nothing readable is left in Redis."""
+import json
 import os
 import subprocess
 import tempfile
@@ -56,6 +57,29 @@ class LogEncryptionTest(StackTest):
         group = self.stack.redis("HGET", "ph:loggroup:{%s}" % GROUP, "data_key")
         self.assertTrue(group.startswith("phkey1:"), group)
         self.assertEqual(self.stack.redis("HGET", "ph:loggroup:{%s}" % GROUP, "encrypted"), "1")
+
+        # readers allowed to read the group see the text: the controller has a
+        # logshipper open the data key
+        events = self.stack.cli_json("logs", "get-log-events", "--log-group-name", GROUP,
+                                     "--log-stream-name", sid, "--start-from-head")["events"]
+        printed = "".join(json.loads(e["message"])[2] for e in events[1:]
+                          if json.loads(e["message"])[1] == "o")
+        self.assertIn("secret-42-text", printed)
+        found = self.stack.cli_json("logs", "filter-log-events", "--log-group-name", GROUP,
+                                    "--filter-pattern", '"secret-42-text"')["events"]
+        self.assertTrue(found)
+        self.assertEqual({e["logStreamName"] for e in found} >= {sid + ".txt"}, True)
+        self.assertTrue(all("secret-42-text" in e["message"] for e in found))
+        nothing = self.stack.cli_json("logs", "filter-log-events", "--log-group-name", GROUP,
+                                      "--filter-pattern", "no-such-words-here")["events"]
+        self.assertEqual(nothing, [])
+        # an event moved to another stream does not open there: shown as such
+        key_a = "ph:logs:{%s}:%s" % (GROUP, sid + ".txt")
+        moved = self.raw_events(sid)[1]
+        self.stack.redis("XADD", key_a, "*", "ts", "9999999999999", "msg", moved, "ing", "0")
+        events = self.stack.cli_json("logs", "get-log-events", "--log-group-name", GROUP,
+                                     "--log-stream-name", sid + ".txt")["events"]
+        self.assertIn("does not decrypt", events[-1]["message"])
 
         # the group stays encrypted when a later session does not ask for it
         self.stack.cli_json("update-preferences", "--encryption-enabled", "false")
