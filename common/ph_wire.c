@@ -43,6 +43,11 @@ static const s_required_t s_required[] = {
     {PORTHOLE__V1__ENVELOPE__BODY_PUT_LOG_EVENTS_REPLY, {"batch_id"}},
     {PORTHOLE__V1__ENVELOPE__BODY_LOGS, {"op"}},
     {PORTHOLE__V1__ENVELOPE__BODY_IAM_REPLY, {"op"}},
+    {PORTHOLE__V1__ENVELOPE__BODY_OPEN_DATA_KEY, {"log_group", "wrapped_key"}},
+    {PORTHOLE__V1__ENVELOPE__BODY_OPEN_DATA_KEY_REPLY, {"log_group", "wrapped_key"}},
+    {PORTHOLE__V1__ENVELOPE__BODY_METRICS, {"op"}},
+    {PORTHOLE__V1__ENVELOPE__BODY_ALARMS, {"op"}},
+    {PORTHOLE__V1__ENVELOPE__BODY_TOPICS, {"op"}},
 };
 
 static int s_fail (char *err, size_t errlen, const char *fmt, ...)
