@@ -543,6 +543,14 @@ bool ctl_logs_name_valid (const char *name);
 /*  Sends LogsReply (op copied from the request) and destroys req. */
 void ctl_logs_reply (ctl_req_t **req_p, Porthole__V1__LogsReply *body);
 
+/* ---- ctl_metrics.c, ctl_alarms.c, ctl_topics.c ------------------------- */
+
+/*  MetricsRequest (metrics:OP), AlarmsRequest (alarms:OP), TopicsRequest
+ *  (topics:OP): dispatch on op, authorise, answer. Own req. */
+void ctl_metrics_request (ctl_req_t *req);
+void ctl_alarms_request (ctl_req_t *req);
+void ctl_topics_request (ctl_req_t *req);
+
 /* ---- ctl_logkeys.c ------------------------------------------------------ */
 
 #define CTL_SERVICE_IDENTITY "service:controller" /* this key's ph:key:{Z85} */

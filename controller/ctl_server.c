@@ -65,6 +65,9 @@ static const s_route_t s_routes[] = {
      ctl_api_update_preferences, "preferences:UpdatePreferences"},
     {CTL_PORT_CLIENTS, B (IAM), CTL_PEER_USER, false, NULL, ctl_iam_request, NULL},
     {CTL_PORT_CLIENTS, B (LOGS), CTL_PEER_USER, false, NULL, ctl_logs_request, NULL},
+    {CTL_PORT_CLIENTS, B (METRICS), CTL_PEER_USER, false, NULL, ctl_metrics_request, NULL},
+    {CTL_PORT_CLIENTS, B (ALARMS), CTL_PEER_USER, false, NULL, ctl_alarms_request, NULL},
+    {CTL_PORT_CLIENTS, B (TOPICS), CTL_PEER_USER, false, NULL, ctl_topics_request, NULL},
     {CTL_PORT_CLIENTS, B (AUDIT_LOOKUP), CTL_PEER_USER, false, NULL, ctl_audit_lookup,
      "audit:LookupEvents"},
     {CTL_PORT_CLIENTS, B (AUDIT_VERIFY), CTL_PEER_USER, false, NULL, ctl_audit_verify,
@@ -152,8 +155,30 @@ static void s_on_agent_error (ctl_t *ctl, ctl_msg_t *msg)
 
 /* ---- client API requests ---------------------------------------------- */
 
-/*  Every API call is audited; its action is the route's (IAM: iam:OP, logs: logs:OP),
- *  its resource "*" until the handler's authorisation names one. */
+/*  The action of a request with an op field: "service:OP". */
+static void s_op_action (const ph_env_t *env, char *out, size_t len)
+{
+    switch (env->body_case) {
+    case B (LOGS):
+        snprintf (out, len, "logs:%.40s", env->logs->op);
+        break;
+    case B (METRICS):
+        snprintf (out, len, "metrics:%.40s", env->metrics->op);
+        break;
+    case B (ALARMS):
+        snprintf (out, len, "alarms:%.40s", env->alarms->op);
+        break;
+    case B (TOPICS):
+        snprintf (out, len, "topics:%.40s", env->topics->op);
+        break;
+    default:
+        snprintf (out, len, "iam:%.40s", env->iam->op);
+    }
+}
+
+/*  Every API call is audited; its action is the route's, or "service:OP"
+ *  (iam, logs, metrics, alarms, topics), its resource "*" until the
+ *  handler's authorisation names one. */
 static void s_dispatch_api (ctl_t *ctl, ctl_msg_t *msg, const s_route_t *route)
 {
     ctl_req_t *req = ctl_req_new (ctl, msg);
@@ -161,10 +186,8 @@ static void s_dispatch_api (ctl_t *ctl, ctl_msg_t *msg, const s_route_t *route)
     req->audit = true;
     if (route->action)
         snprintf (req->action, sizeof req->action, "%s", route->action);
-    else if (req->env->body_case == PORTHOLE__V1__ENVELOPE__BODY_LOGS)
-        snprintf (req->action, sizeof req->action, "logs:%.40s", req->env->logs->op);
     else
-        snprintf (req->action, sizeof req->action, "iam:%.40s", req->env->iam->op);
+        s_op_action (req->env, req->action, sizeof req->action);
     snprintf (req->resource, sizeof req->resource, "*");
     ctl_principal_load (req);
 }
