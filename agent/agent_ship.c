@@ -191,6 +191,7 @@ static uint8_t *s_encode (ph_transcript_t *t, ph_ship_stream_t which, uint32_t n
     put.log_group = t->group;
     put.log_stream = stream;
     put.encrypt = t->encrypt;
+    put.recording = which == PH_SHIP_CAST;
     put.n_events = p->n;
     put.events = evp;
     ph_env_t env = PH_ENV_INIT;

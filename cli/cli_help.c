@@ -285,7 +285,9 @@ const char *cli_help_verb (const char *verb)
         if (strcmp (s_texts[i].verb, verb) == 0)
             return s_texts[i].text;
     const char *text = cli_help_iam_verb (verb);
-    return text ? text : cli_help_logs_verb (verb);
+    if (!text)
+        text = cli_help_logs_verb (verb);
+    return text ? text : cli_help_metrics_verb (verb);
 }
 
 const char *cli_help_head (void)

@@ -207,10 +207,68 @@ static const char s_export[] =
     "alice.cast\n" GLOBALS EXIT_API
     "  70 also when the stream holds no recording, or is not asciicast v2\n";
 
+static const char s_put_metric_filter[] =
+    "Usage: porthole logs put-metric-filter --log-group-name G --filter-name N\n"
+    "           --filter-pattern PATTERN --metric-transformations\n"
+    "           metricName=M,metricNamespace=NS,metricValue=V[,defaultValue=D][,unit=U]\n"
+    "\n"
+    "Creates or replaces the metric filter N of log group G: every event ingested\n"
+    "from now on that matches PATTERN adds V to the metric NS/M (per second; see\n"
+    "porthole metrics get-metric-statistics). V is a number, or a value taken from\n"
+    "the event: $.field (JSON patterns), $name or $3 (space-delimited patterns).\n"
+    "defaultValue is what a second with events but no match reports; without it\n"
+    "such a second reports nothing. At most 100 filters per group.\n"
+    "\n"
+    "Patterns (as CloudWatch Logs): '' matches everything; ERROR Exception (all\n"
+    "terms, case-sensitive substrings); \"a quoted phrase\"; ?ERROR ?WARN (any);\n"
+    "ERROR -Exiting (not); %regex%; { $.user = \"root\" && $.n > 10 };\n"
+    "[ip, user, ..., status=4*, bytes>1000]. A pattern that does not parse is\n"
+    "refused with the position of the mistake.\n"
+    "\n"
+    "Example:\n"
+    "  porthole logs put-metric-filter --log-group-name porthole/sessions \\\n"
+    "      --filter-name sudo --filter-pattern '\"sudo\"' \\\n"
+    "      --metric-transformations "
+    "metricName=SudoCount,metricNamespace=Porthole,metricValue=1\n" NAMES SILENT GLOBALS EXIT_API;
+
+static const char s_describe_metric_filters[] =
+    "Usage: porthole logs describe-metric-filters [--log-group-name G]\n"
+    "           [--filter-name-prefix P] [--metric-name M --metric-namespace NS]\n"
+    "\n"
+    "Lists metric filters: of group G, or of every group; by name prefix; or those\n"
+    "that feed the metric NS/M.\n"
+    "\n"
+    "Output: json {\"metricFilters\": [{\"filterName\", \"filterPattern\",\n"
+    "\"metricTransformations\": [{\"metricName\", \"metricNamespace\", \"metricValue\",\n"
+    "\"defaultValue\", \"unit\"}], \"creationTime\", \"logGroupName\"}]}.\n" GLOBALS EXIT_API;
+
+static const char s_delete_metric_filter[] =
+    "Usage: porthole logs delete-metric-filter --log-group-name G --filter-name N\n"
+    "\n"
+    "Deletes the metric filter N of group G; its metric keeps the data it has.\n" SILENT GLOBALS
+        EXIT_API;
+
+static const char s_test_metric_filter[] =
+    "Usage: porthole logs test-metric-filter --filter-pattern PATTERN\n"
+    "           --log-event-messages MESSAGE [MESSAGE ...]\n"
+    "\n"
+    "Shows which of the messages (1..50) PATTERN matches, and for space-delimited\n"
+    "patterns the values it extracts ($1.., $name), as the controller would.\n"
+    "\n"
+    "Output: json {\"matches\": [{\"eventNumber\", \"eventMessage\", \"extractedValues\"}]}.\n"
+    "\n"
+    "Example:\n"
+    "  porthole logs test-metric-filter --filter-pattern '[ip, user, verb=sudo, ...]' \\\n"
+    "      --log-event-messages '10.0.0.1 alice sudo -i' '10.0.0.2 bob ls'\n" GLOBALS EXIT_API;
+
 static const struct {
     const char *verb;
     const char *text;
 } s_texts[] = {
+    {"logs put-metric-filter", s_put_metric_filter},
+    {"logs describe-metric-filters", s_describe_metric_filters},
+    {"logs delete-metric-filter", s_delete_metric_filter},
+    {"logs test-metric-filter", s_test_metric_filter},
     {"logs create-log-group", s_create_log_group},
     {"logs delete-log-group", s_delete_log_group},
     {"logs describe-log-groups", s_describe_log_groups},

@@ -295,6 +295,21 @@ static const cli_opt_t s_tail_opts[] = {{"log-group-name", 0},
                                         {"since", 0},
                                         {NULL, 0}};
 
+static const cli_opt_t s_put_filter_opts[] = {{"log-group-name", 0},
+                                              {"filter-name", 0},
+                                              {"filter-pattern", 0},
+                                              {"metric-transformations", 0},
+                                              {NULL, 0}};
+static const cli_opt_t s_describe_filters_opts[] = {{"log-group-name", 0},
+                                                    {"filter-name-prefix", 0},
+                                                    {"metric-name", 0},
+                                                    {"metric-namespace", 0},
+                                                    {NULL, 0}};
+static const cli_opt_t s_delete_filter_opts[] = {
+    {"log-group-name", 0}, {"filter-name", 0}, {NULL, 0}};
+static const cli_opt_t s_test_filter_opts[] = {
+    {"filter-pattern", 0}, {"log-event-messages", CLI_OPT_REPEAT}, {NULL, 0}};
+
 static const cli_verb_t s_logs_verbs[] = {
     {"logs create-log-group", cli_verb_logs_create_log_group, s_create_opts,
      "create a log group, optionally with a retention", "--log-group-name"},
@@ -312,6 +327,14 @@ static const cli_verb_t s_logs_verbs[] = {
      "search a group's events for terms and \"quoted phrases\"", NULL},
     {"logs tail", cli_verb_logs_tail, s_tail_opts,
      "print a group's recent events; --follow waits for new ones", "--log-group-name"},
+    {"logs put-metric-filter", cli_verb_logs_put_metric_filter, s_put_filter_opts,
+     "count matching events of a group as a metric", NULL},
+    {"logs describe-metric-filters", cli_verb_logs_describe_metric_filters, s_describe_filters_opts,
+     "list metric filters", NULL},
+    {"logs delete-metric-filter", cli_verb_logs_delete_metric_filter, s_delete_filter_opts,
+     "delete a metric filter", NULL},
+    {"logs test-metric-filter", cli_verb_logs_test_metric_filter, s_test_filter_opts,
+     "show which messages a filter pattern matches, and the values it extracts", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

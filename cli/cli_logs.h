@@ -7,6 +7,7 @@
  *    cli_logs.c         the group table, option checks, the log group and
  *                       log stream verbs;
  *    cli_logs_events.c  get-log-events, filter-log-events, tail;
+ *    cli_logs_filters.c put/describe/delete/test-metric-filter;
  *    cli_replay.c       session replay and session export (asciicast v2);
  *    cli_help_logs.c    their --help texts.
  *
@@ -69,6 +70,10 @@ int cli_verb_logs_describe_log_streams (cli_ctx_t *ctx, const cli_args_t *args);
 int cli_verb_logs_get_log_events (cli_ctx_t *ctx, const cli_args_t *args);
 int cli_verb_logs_filter_log_events (cli_ctx_t *ctx, const cli_args_t *args);
 int cli_verb_logs_tail (cli_ctx_t *ctx, const cli_args_t *args);
+int cli_verb_logs_put_metric_filter (cli_ctx_t *ctx, const cli_args_t *args);
+int cli_verb_logs_describe_metric_filters (cli_ctx_t *ctx, const cli_args_t *args);
+int cli_verb_logs_delete_metric_filter (cli_ctx_t *ctx, const cli_args_t *args);
+int cli_verb_logs_test_metric_filter (cli_ctx_t *ctx, const cli_args_t *args);
 int cli_verb_session_replay (cli_ctx_t *ctx, const cli_args_t *args);
 int cli_verb_session_export (cli_ctx_t *ctx, const cli_args_t *args);
 

@@ -41,4 +41,8 @@ int cli_check_session_id (const char *verb, const char *id);
  *  Returns 0 or PH_EINVAL. */
 int cli_parse_time (const char *text, uint64_t *ms);
 
+/*  The metrics group (cli_metrics.c). */
+int cli_verb_metrics_get_metric_statistics (cli_ctx_t *ctx, const cli_args_t *args);
+int cli_verb_metrics_list_metrics (cli_ctx_t *ctx, const cli_args_t *args);
+
 #endif

@@ -27,6 +27,7 @@
  *                     until TranscriptComplete
  *    ctl_logs.c       LogsRequest: log groups and streams (ops on metadata)
  *    ctl_logs_read.c  LogsRequest: GetLogEvents, FilterLogEvents
+ *    ctl_logs_filters.c LogsRequest: metric filters
  *    ctl_logkeys.c    data keys of encrypted log groups, opened by a logshipper
  */
 #ifndef CTL_H
@@ -536,6 +537,16 @@ void ctl_logs_request (ctl_req_t *req);
 /*  The read ops of ctl_logs_read.c, called after authorisation. */
 void ctl_logs_get_events (ctl_req_t *req);
 void ctl_logs_filter_events (ctl_req_t *req);
+
+/*  The metric-filter ops of ctl_logs_filters.c, called after authorisation. */
+void ctl_logs_put_metric_filter (ctl_req_t *req);
+void ctl_logs_describe_metric_filters (ctl_req_t *req);
+void ctl_logs_delete_metric_filter (ctl_req_t *req);
+void ctl_logs_test_metric_filter (ctl_req_t *req);
+
+/*  True for a metric name or namespace: 1..255 of A-Z a-z 0-9 space _ . # /
+ *  : -, no space at either end. */
+bool ctl_metric_name_valid (const char *name);
 
 /*  True for [A-Za-z0-9_.-/#]{1,512}. */
 bool ctl_logs_name_valid (const char *name);

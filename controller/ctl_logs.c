@@ -5,7 +5,10 @@
  *  Ops and their actions (on loggroup/G, DescribeLogGroups on "*"):
  *    CreateLogGroup, DeleteLogGroup, DescribeLogGroups, PutRetentionPolicy,
  *    DescribeLogStreams here; GetLogEvents, FilterLogEvents in
- *    ctl_logs_read.c. Each is one Lua script (check and write atomic).
+ *    ctl_logs_read.c; PutMetricFilter, DescribeMetricFilters (on the
+ *    group when one is named, else "*"), DeleteMetricFilter and
+ *    TestMetricFilter ("*") in ctl_logs_filters.c. Each is one Lua script
+ *    (check and write atomic).
  *  Redis: ph:loggroup:{G} hash, ph:loggroups set, ph:logstreams:{G} zset by
  *  last event time, ph:logstream:{G}:{S} hash, ph:logs:{G}:{S} stream.
  */
@@ -26,7 +29,8 @@ static const char s_create_lua[] =
     "redis.call('SADD', 'ph:loggroups', ARGV[1])\n"
     "return 'ok'\n";
 
-/*  ARGV: group. Deletes the group, its streams and their events. */
+/*  ARGV: group. Deletes the group, its streams and their events, and its
+ *  metric filters. */
 static const char s_delete_lua[] =
     "local g = ARGV[1]\n"
     "local k = 'ph:loggroup:{' .. g .. '}'\n"
@@ -36,6 +40,14 @@ static const char s_delete_lua[] =
     "end\n"
     "redis.call('DEL', k, 'ph:logstreams:{' .. g .. '}')\n"
     "redis.call('SREM', 'ph:loggroups', g)\n"
+    "local mf = 'ph:metricfilters:{' .. g .. '}'\n"
+    "for _, f in ipairs(redis.call('SMEMBERS', mf)) do\n"
+    "  redis.call('DEL', 'ph:metricfilter:{' .. g .. '}:' .. f)\n"
+    "end\n"
+    "if redis.call('DEL', mf) == 1 then\n"
+    "  redis.call('SREM', 'ph:metricfilter:groups', g)\n"
+    "  redis.call('INCR', 'ph:metricfilters:version')\n"
+    "end\n"
     "return 'ok'\n";
 
 /*  ARGV: group, retention days. */
@@ -259,6 +271,10 @@ static const s_op_t s_ops[] = {
     {"DescribeLogStreams", true, s_describe_streams},
     {"GetLogEvents", true, ctl_logs_get_events},
     {"FilterLogEvents", true, ctl_logs_filter_events},
+    {"PutMetricFilter", true, ctl_logs_put_metric_filter},
+    {"DescribeMetricFilters", false, ctl_logs_describe_metric_filters},
+    {"DeleteMetricFilter", true, ctl_logs_delete_metric_filter},
+    {"TestMetricFilter", false, ctl_logs_test_metric_filter},
 };
 
 static const s_op_t *s_find_op (const char *op)
@@ -280,7 +296,9 @@ void ctl_logs_request (ctl_req_t *req)
                       r->op);
         return;
     }
-    if (op->on_group && !ctl_logs_name_valid (r->log_group_name)) {
+    bool named = op->on_group || (op->fn == ctl_logs_describe_metric_filters && r->log_group_name &&
+                                  *r->log_group_name);
+    if (named && !ctl_logs_name_valid (r->log_group_name)) {
         ctl_req_fail (&req, CTL_E_INVALID_REQUEST,
                       "porthole: %s needs a log group name of 1..%d characters A-Z a-z 0-9 _ . "
                       "- / # (got '%.64s')",
@@ -295,7 +313,7 @@ void ctl_logs_request (ctl_req_t *req)
     }
     char action[CTL_ACTION_MAX], resource[CTL_RESOURCE_MAX] = "*";
     snprintf (action, sizeof action, "logs:%s", op->op);
-    if (op->on_group)
+    if (named)
         snprintf (resource, sizeof resource, "loggroup/%.180s", r->log_group_name);
     if (!ctl_req_authorize (&req, action, resource, NULL))
         return;

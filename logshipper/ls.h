@@ -12,6 +12,7 @@
  *    ls_put.c        PutLogEvents: validation and the one append script
  *    ls_client.c     put-log-events: one batch sent as an instance, blocking
  *    ls_audit.c      copies the audit trail ph:audit into porthole/audit
+ *    ls_metrics.c    metric filters evaluated on what was appended
  */
 #ifndef LS_H
 #define LS_H
@@ -69,6 +70,14 @@ typedef struct {
     const char *master_key_file;
 } ls_options_t;
 
+typedef struct _ls_metrics_t ls_metrics_t;
+
+/*  One event appended, as metric filters see it (borrowed). */
+typedef struct {
+    uint64_t ts_ms;
+    const char *msg;
+} ls_event_ref_t;
+
 typedef struct _ls_t {
     ls_options_t opt;
     ph_keypair_t keys;
@@ -83,8 +92,9 @@ typedef struct _ls_t {
     uint64_t hk_ticks;
     unsigned bad_frames;
     bool drained;
-    bool audit_busy; /* an ls_audit round in flight */
-    bool has_master; /* master holds the log master key */
+    bool audit_busy;       /* an ls_audit round in flight */
+    ls_metrics_t *metrics; /* metric filters (ls_metrics.c) */
+    bool has_master;       /* master holds the log master key */
     uint8_t master[PH_AEAD_KEY_LEN];
     zhashx_t *data_keys; /* group -> ls_data_key_t: data keys of encrypted groups */
 } ls_t;
@@ -144,6 +154,20 @@ void ls_put_retention (ls_t *ls);
  *  a full round starts the next). Called every housekeeping tick; never
  *  blocks. */
 void ls_audit_ship (ls_t *ls);
+
+/* ---- ls_metrics.c ----------------------------------------------------- */
+
+ls_metrics_t *ls_metrics_new (ls_t *ls);
+void ls_metrics_destroy (ls_metrics_t **self_p);
+
+/*  Housekeeping: reloads the filters when ph:metricfilters:version moved. */
+void ls_metrics_tick (ls_metrics_t *self);
+
+/*  Runs the filters of group over n events (timestamp order) that Redis
+ *  has just stored, and merges the resulting 1-second buckets into the
+ *  metrics. Never blocks. */
+void ls_metrics_ingest (ls_metrics_t *self, const char *group, const ls_event_ref_t *events,
+                        size_t n);
 
 /* ---- ls_client.c ------------------------------------------------------- */
 

@@ -143,6 +143,15 @@ static bool s_format (const char *id, const ph_reply_t *fields, s_event_t *ev)
     return ev->msg != NULL;
 }
 
+/*  The copied events through the metric filters of porthole/audit. */
+static void s_ingest_metrics (const s_round_t *round)
+{
+    ls_event_ref_t ev[LS_AUDIT_ROUND_MAX];
+    for (size_t i = 0; i < round->n; i++)
+        ev[i] = (ls_event_ref_t){strtoull (round->ev[i].ts, NULL, 10), round->ev[i].msg};
+    ls_metrics_ingest (round->ls->metrics, LS_AUDIT_GROUP, ev, round->n);
+}
+
 static void s_on_appended (ph_redis_t *redis, ph_reply_t *reply, void *arg)
 {
     (void)redis;
@@ -151,6 +160,7 @@ static void s_on_appended (ph_redis_t *redis, ph_reply_t *reply, void *arg)
     if (what && strcmp (what, "ok") == 0) {
         ph_debug ("audit: %zu events copied to %s (up to %s)", round->n, LS_AUDIT_GROUP,
                   round->last);
+        s_ingest_metrics (round);
         s_round_end (&round, round->read == LS_AUDIT_ROUND_MAX);
     } else if (what && strcmp (what, "moved") == 0) {
         s_round_end (&round, true); /* another logshipper copied them */

@@ -155,6 +155,19 @@ static void s_reply (ls_req_t **req_p, uint32_t accepted, bool duplicate)
 
 static int s_send_append (ls_req_t *req);
 
+/*  The batch is stored: its events through the group's metric filters
+ *  (the plain messages, also for an encrypted group). */
+static void s_ingest_metrics (const ls_req_t *req)
+{
+    const Porthole__V1__PutLogEvents *p = req->env->put_log_events;
+    ls_event_ref_t *ev = calloc (p->n_events + 1, sizeof *ev);
+    assert (ev);
+    for (size_t i = 0; i < p->n_events; i++)
+        ev[i] = (ls_event_ref_t){p->events[i]->timestamp_ms, p->events[i]->message};
+    ls_metrics_ingest (req->ls->metrics, p->log_group, ev, p->n_events);
+    free (ev);
+}
+
 /*  Takes the group's wrapped data key from the script's answer: opened
  *  with the master key and cached. Returns false after answering req. */
 static bool s_adopt_data_key (ls_req_t **req_p, const char *wrapped)
@@ -203,6 +216,8 @@ static void s_on_appended (ph_redis_t *redis, ph_reply_t *reply, void *arg)
     } else if (strcmp (what, "ok") == 0) {
         ph_debug ("batch %s from %s: %lld events to %s/%s", p->batch_id, req->instance, n,
                   p->log_group, p->log_stream);
+        if (!p->recording)
+            s_ingest_metrics (req);
         s_reply (&req, (uint32_t)n, false);
     } else if (strcmp (what, "duplicate") == 0) {
         ph_debug ("batch %s from %s: duplicate, acknowledged again", p->batch_id, req->instance);
