@@ -13,6 +13,7 @@
  *    ls_client.c     put-log-events: one batch sent as an instance, blocking
  *    ls_audit.c      copies the audit trail ph:audit into porthole/audit
  *    ls_metrics.c    metric filters evaluated on what was appended
+ *    ls_alarms.c     alarm evaluation (one leader) and alarm actions
  */
 #ifndef LS_H
 #define LS_H
@@ -71,6 +72,7 @@ typedef struct {
 } ls_options_t;
 
 typedef struct _ls_metrics_t ls_metrics_t;
+typedef struct _ls_alarms_t ls_alarms_t;
 
 /*  One event appended, as metric filters see it (borrowed). */
 typedef struct {
@@ -94,6 +96,7 @@ typedef struct _ls_t {
     bool drained;
     bool audit_busy;       /* an ls_audit round in flight */
     ls_metrics_t *metrics; /* metric filters (ls_metrics.c) */
+    ls_alarms_t *alarms;   /* alarm evaluation and actions (ls_alarms.c) */
     bool has_master;       /* master holds the log master key */
     uint8_t master[PH_AEAD_KEY_LEN];
     zhashx_t *data_keys; /* group -> ls_data_key_t: data keys of encrypted groups */
@@ -167,7 +170,21 @@ void ls_metrics_tick (ls_metrics_t *self);
  *  has just stored, and merges the resulting 1-second buckets into the
  *  metrics. Never blocks. */
 void ls_metrics_ingest (ls_metrics_t *self, const char *group, const ls_event_ref_t *events,
-                        size_t n);
+                        size_t n, const char *instance);
+
+/* ---- ls_alarms.c ------------------------------------------------------ */
+
+ls_alarms_t *ls_alarms_new (ls_t *ls);
+void ls_alarms_destroy (ls_alarms_t **self_p);
+
+/*  Housekeeping: takes or renews the lease; the leader evaluates every
+ *  alarm and runs the actions of new transitions. Never blocks. */
+void ls_alarms_tick (ls_alarms_t *self);
+
+/*  Hands an "instance:VERB[:mi-…]" action of alarm to the controller of
+ *  the instance (Redis channel ph:ctl:{CID}); failures go to the alarm's
+ *  history. */
+void ls_alarms_instance_action (ls_t *ls, const char *alarm, const char *action);
 
 /* ---- ls_client.c ------------------------------------------------------- */
 

@@ -149,7 +149,7 @@ static void s_ingest_metrics (const s_round_t *round)
     ls_event_ref_t ev[LS_AUDIT_ROUND_MAX];
     for (size_t i = 0; i < round->n; i++)
         ev[i] = (ls_event_ref_t){strtoull (round->ev[i].ts, NULL, 10), round->ev[i].msg};
-    ls_metrics_ingest (round->ls->metrics, LS_AUDIT_GROUP, ev, round->n);
+    ls_metrics_ingest (round->ls->metrics, LS_AUDIT_GROUP, ev, round->n, "");
 }
 
 static void s_on_appended (ph_redis_t *redis, ph_reply_t *reply, void *arg)

@@ -50,7 +50,9 @@ static const char s_load_lua[] =
     "end\n"
     "return {redis.call('GET', 'ph:metricfilters:version') or '0', out}\n";
 
-/*  ARGV: n, then n × (metric key, namespace, name, unit, second, bucket). */
+/*  ARGV: n, instance ('' = none), then n × (metric key, namespace, name,
+ *  unit, second, bucket). The instance is remembered as the metric's
+ *  last_instance: alarm actions on "the instance the metric came from". */
 static const char s_merge_lua[] =
     "local function parse(v)\n"
     "  local c, s, lo, hi = string.match(v, '^(%d+):([^:]+):([^:]+):([^:]+)$')\n"
@@ -70,7 +72,7 @@ static const char s_merge_lua[] =
     "  redis.call('EXPIREAT', key, expire_at)\n"
     "end\n"
     "for i = 0, tonumber(ARGV[1]) - 1 do\n"
-    "  local b = 2 + 6 * i\n"
+    "  local b = 3 + 6 * i\n"
     "  local m, t, v = ARGV[b], tonumber(ARGV[b + 4]), ARGV[b + 5]\n"
     "  local hour, day = t - t % 3600, t - t % 86400\n"
     "  merge('ph:metric:{' .. m .. '}:s:' .. hour, tostring(t - hour), v, hour + 26 * 3600)\n"
@@ -79,6 +81,8 @@ static const char s_merge_lua[] =
     "  redis.call('HSET', 'ph:metric:{' .. m .. '}', 'namespace', ARGV[b + 1],\n"
     "             'metric_name', ARGV[b + 2], 'unit', ARGV[b + 3], 'last_s', t)\n"
     "  redis.call('SADD', 'ph:metrics', m)\n"
+    "  if ARGV[2] ~= '' then redis.call('HSET', 'ph:metric:{' .. m .. '}', 'last_instance', "
+    "ARGV[2]) end\n"
     "end\n"
     "return 'ok'\n";
 
@@ -294,7 +298,7 @@ static void s_on_merged (ph_redis_t *redis, ph_reply_t *reply, void *arg)
 }
 
 void ls_metrics_ingest (ls_metrics_t *self, const char *group, const ls_event_ref_t *events,
-                        size_t n)
+                        size_t n, const char *instance)
 {
     zlistx_t *filters = zhashx_lookup (self->groups, group);
     if (!filters || n == 0)
@@ -305,7 +309,7 @@ void ls_metrics_ingest (ls_metrics_t *self, const char *group, const ls_event_re
     if (m.n > 0) {
         char count[24];
         snprintf (count, sizeof count, "%zu", m.n);
-        size_t argc = 4 + LS_MERGE_ARGS * m.n, a = 0;
+        size_t argc = 5 + LS_MERGE_ARGS * m.n, a = 0;
         const char **argv = calloc (argc, sizeof *argv);
         size_t *len = calloc (argc, sizeof *len);
         assert (argv && len);
@@ -313,6 +317,7 @@ void ls_metrics_ingest (ls_metrics_t *self, const char *group, const ls_event_re
         argv[a++] = s_merge_lua;
         argv[a++] = "0";
         argv[a++] = count;
+        argv[a++] = instance ? instance : "";
         for (size_t i = 0; i < m.n; i++) {
             argv[a++] = m.b[i].f->key;
             argv[a++] = m.b[i].f->ns;

@@ -164,7 +164,7 @@ static void s_ingest_metrics (const ls_req_t *req)
     assert (ev);
     for (size_t i = 0; i < p->n_events; i++)
         ev[i] = (ls_event_ref_t){p->events[i]->timestamp_ms, p->events[i]->message};
-    ls_metrics_ingest (req->ls->metrics, p->log_group, ev, p->n_events);
+    ls_metrics_ingest (req->ls->metrics, p->log_group, ev, p->n_events, req->instance);
     free (ev);
 }
 

@@ -245,6 +245,7 @@ static int s_on_housekeeping (zloop_t *loop, int timer_id, void *arg)
         s_register (ls);
     ls_audit_ship (ls);
     ls_metrics_tick (ls->metrics);
+    ls_alarms_tick (ls->alarms);
     if (ls->hk_ticks % LS_RETENTION_TICKS == 0) {
         ls_put_retention (ls);
         ph_keycache_purge_expired (ls->key_cache);
@@ -293,6 +294,7 @@ ls_t *ls_new (const ls_options_t *opt, const ph_keypair_t *keys, const uint8_t *
     assert (self->data_keys);
     zhashx_set_destructor (self->data_keys, s_data_key_destroy);
     self->metrics = ls_metrics_new (self);
+    self->alarms = ls_alarms_new (self);
     snprintf (self->lid, sizeof self->lid, "%s", lid);
     self->started_ms = ph_now_ms ();
     self->key_cache = ph_keycache_new (LS_CACHE_MAX, LS_CACHE_TTL_MS, s_identity_of);
@@ -333,6 +335,7 @@ void ls_destroy (ls_t **self_p)
     ph_keycache_destroy (&self->key_cache);
     zhashx_destroy (&self->data_keys);
     ls_metrics_destroy (&self->metrics);
+    ls_alarms_destroy (&self->alarms);
     explicit_bzero (self->master, sizeof self->master);
     free (self);
     *self_p = NULL;
