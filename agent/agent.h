@@ -87,6 +87,9 @@ struct _ph_agent_t {
     int signal_fd;            /* signalfd: SIGCHLD, SIGTERM, SIGINT */
     uint64_t tick_count;      /* incremented by every tick */
     uint8_t iobuf[64 * 1024]; /* one read of a session's output */
+    const char *action_stop;  /* alarm actions' commands (agent_actions.c) */
+    const char *action_reboot;
+    zlistx_t *actions; /* action commands still running */
 };
 
 /* ---- agent_conn.c ------------------------------------------------------ */
@@ -118,6 +121,23 @@ void ph_agent_send_session_opened (ph_agent_t *agent, uint64_t request_id, const
 /*  SessionEnded{id, exit code, failed, reason}; reason may be NULL. */
 void ph_agent_send_session_ended (ph_agent_t *agent, const char *id, int exit_code, bool failed,
                                   const char *reason);
+
+/* ---- agent_actions.c --------------------------------------------------- */
+
+#define PH_AGENT_ACTION_STOP   "systemctl poweroff"
+#define PH_AGENT_ACTION_REBOOT "systemctl reboot"
+
+/*  InstanceAction: ends every session, or starts the stop / reboot
+ *  command; InstanceActionResult follows (at once, or when the command
+ *  exits). Never blocks. */
+void ph_agent_instance_action (ph_agent_t *agent, const Porthole__V1__InstanceAction *a);
+
+/*  A reaped child: when it is an action command, answers its result and
+ *  returns true. */
+bool ph_agent_action_reaped (ph_agent_t *agent, pid_t pid, int status);
+
+/*  Forgets the commands still running (they go on). */
+void ph_agent_actions_destroy (ph_agent_t *agent);
 
 /* ---- agent_session.c --------------------------------------------------- */
 

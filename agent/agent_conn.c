@@ -212,6 +212,11 @@ static void s_on_close_session (ph_agent_t *agent, const ph_env_t *env)
     ph_agent_session_close (agent, env->close_session);
 }
 
+static void s_on_instance_action (ph_agent_t *agent, const ph_env_t *env)
+{
+    ph_agent_instance_action (agent, env->instance_action);
+}
+
 static void s_on_stream_data (ph_agent_t *agent, const ph_env_t *env)
 {
     ph_agent_session_stream (agent, env->stream_data);
@@ -228,6 +233,7 @@ static const struct {
     {PORTHOLE__V1__ENVELOPE__BODY_OPEN_SESSION, s_on_open_session},
     {PORTHOLE__V1__ENVELOPE__BODY_CLOSE_SESSION, s_on_close_session},
     {PORTHOLE__V1__ENVELOPE__BODY_STREAM_DATA, s_on_stream_data},
+    {PORTHOLE__V1__ENVELOPE__BODY_INSTANCE_ACTION, s_on_instance_action},
 };
 
 static void s_dispatch (ph_agent_t *agent, const ph_env_t *env)

@@ -327,8 +327,10 @@ void ph_agent_sessions_reap (ph_agent_t *agent)
         ph_session_t *s = zhashx_first (agent->sessions);
         while (s && (s->pid != pid || s->reaped))
             s = zhashx_next (agent->sessions);
-        if (!s)
+        if (!s) {
+            ph_agent_action_reaped (agent, pid, status);
             continue;
+        }
         s->reaped = true;
         s->reaped_ms = ph_mono_ms ();
         s->exit_status = WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);

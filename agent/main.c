@@ -85,6 +85,7 @@ static void s_usage_run (FILE *out)
 {
     fprintf (out,
              "Usage: porthole-agent run [--state-dir DIR] [--pid-file FILE] [--spool-max-mb N]\n"
+             "           [--action-stop COMMAND] [--action-reboot COMMAND]\n"
              "\n"
              "Runs the agent daemon in the foreground: connects to the controller named in\n"
              "DIR/agent.conf (reconnecting with backoff for as long as it takes), heartbeats,\n"
@@ -99,6 +100,11 @@ static void s_usage_run (FILE *out)
              "  --spool-max-mb N  bound of the transcript spool in MiB (default %d); when it\n"
              "                    is full, sessions' output is held back until logshippers\n"
              "                    acknowledge what it holds\n"
+             "  --action-stop COMMAND    what an alarm's instance:stop action runs (sh -c, as\n"
+             "                    root; default \"" PH_AGENT_ACTION_STOP "\")\n"
+             "  --action-reboot COMMAND  what instance:reboot runs (default\n"
+             "                    \"" PH_AGENT_ACTION_REBOOT "\"); instance:end-sessions hangs\n"
+             "                    up every session of this agent\n"
              "  --help            show this help\n"
              "\n%s",
              PH_AGENT_STATE_DIR, PH_SPOOL_MAX_MB_DFLT, s_exit_codes);
@@ -175,6 +181,7 @@ typedef struct {
     ph_keypair_t kp;
     const char *dir;
     uint64_t spool_max_mb;
+    const char *action_stop, *action_reboot;
 } s_state_t;
 
 static int s_not_registered (const char *dir, const char *what)
@@ -274,6 +281,8 @@ static int s_daemon (const s_state_t *st)
     agent->signal_fd = -1;
     snprintf (agent->endpoint, sizeof agent->endpoint, "%s", st->endpoint);
     snprintf (agent->instance_id, sizeof agent->instance_id, "%s", st->instance_id);
+    agent->action_stop = st->action_stop;
+    agent->action_reboot = st->action_reboot;
     ph_agent_facts_collect (&agent->facts);
     agent->loop = zloop_new ();
     if (!agent->loop || ph_agent_sessions_new (agent) != 0) {
@@ -299,6 +308,7 @@ static int s_daemon (const s_state_t *st)
     ph_info ("stopped");
 out_stop:
     ph_agent_sessions_destroy (agent);
+    ph_agent_actions_destroy (agent);
     ph_ship_destroy (&agent->ship);
     ph_agent_conn_stop (agent);
     memset (&agent->kp, 0, sizeof agent->kp);
@@ -314,10 +324,13 @@ static int s_cmd_run (int argc, char **argv)
         {"state-dir", required_argument, NULL, 'd'},
         {"pid-file", required_argument, NULL, 'p'},
         {"spool-max-mb", required_argument, NULL, 's'},
+        {"action-stop", required_argument, NULL, 'S'},
+        {"action-reboot", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *dir = PH_AGENT_STATE_DIR, *pid_file = NULL;
+    const char *action_stop = PH_AGENT_ACTION_STOP, *action_reboot = PH_AGENT_ACTION_REBOOT;
     uint64_t spool_mb = PH_SPOOL_MAX_MB_DFLT;
     int c;
     opterr = 0;
@@ -336,6 +349,12 @@ static int s_cmd_run (int argc, char **argv)
                                       "1048576, not '%s'",
                                       optarg);
             break;
+        case 'S':
+            action_stop = optarg;
+            break;
+        case 'R':
+            action_reboot = optarg;
+            break;
         case 'h':
             s_usage_run (stdout);
             return PH_EXIT_OK;
@@ -346,7 +365,10 @@ static int s_cmd_run (int argc, char **argv)
     }
     if (optind < argc)
         return s_usage_error ("run ", "unexpected argument '%s'", argv[optind]);
-    s_state_t st = {.dir = dir, .spool_max_mb = spool_mb};
+    s_state_t st = {.dir = dir,
+                    .spool_max_mb = spool_mb,
+                    .action_stop = action_stop,
+                    .action_reboot = action_reboot};
     int rc = s_load_state (dir, &st);
     if (rc != 0)
         return rc;

@@ -272,6 +272,31 @@ int ph_redis_cmdargv (ph_redis_t *self, ph_redis_fn *fn, void *arg, int argc, co
     return 0;
 }
 
+/*  A subscription's callback runs for every message; its context lives
+ *  until hiredis calls it with NULL (disconnect or free). */
+static void s_on_message (redisAsyncContext *ac, void *reply, void *privdata)
+{
+    (void)ac;
+    s_pending_t *p = privdata;
+    if (p->fn)
+        p->fn (p->redis, reply, p->arg);
+    if (!reply)
+        free (p);
+}
+
+int ph_redis_subscribe (ph_redis_t *self, const char *channel, ph_redis_fn *fn, void *arg)
+{
+    if (!self->connected)
+        return PH_EREDIS;
+    s_pending_t *p = malloc (sizeof *p);
+    *p = (s_pending_t){self, fn, arg};
+    if (redisAsyncCommand (self->ac, s_on_message, p, "SUBSCRIBE %s", channel) != REDIS_OK) {
+        free (p);
+        return PH_EREDIS;
+    }
+    return 0;
+}
+
 int ph_redis_cmd (ph_redis_t *self, ph_redis_fn *fn, void *arg, const char *fmt, ...)
 {
     if (!self->connected)

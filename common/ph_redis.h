@@ -38,6 +38,13 @@ bool ph_redis_connected (ph_redis_t *self);
  *  PH_EREDIS when not connected (fn is then not called). */
 int ph_redis_cmd (ph_redis_t *self, ph_redis_fn *fn, void *arg, const char *fmt, ...);
 
+/*  SUBSCRIBE channel: fn is called with each reply of the subscription
+ *  (["subscribe", channel, n], then ["message", channel, payload] per
+ *  message) and once with NULL when the connection goes (subscribe again
+ *  when it is back). A connection that subscribed can send nothing else:
+ *  give subscriptions their own ph_redis_t. Returns 0 or PH_EREDIS. */
+int ph_redis_subscribe (ph_redis_t *self, const char *channel, ph_redis_fn *fn, void *arg);
+
 /*  Queues a command given as argv (binary safe). */
 int ph_redis_cmdargv (ph_redis_t *self, ph_redis_fn *fn, void *arg, int argc, const char **argv,
                       const size_t *argvlen);

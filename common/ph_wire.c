@@ -48,6 +48,8 @@ static const s_required_t s_required[] = {
     {PORTHOLE__V1__ENVELOPE__BODY_METRICS, {"op"}},
     {PORTHOLE__V1__ENVELOPE__BODY_ALARMS, {"op"}},
     {PORTHOLE__V1__ENVELOPE__BODY_TOPICS, {"op"}},
+    {PORTHOLE__V1__ENVELOPE__BODY_INSTANCE_ACTION, {"verb"}},
+    {PORTHOLE__V1__ENVELOPE__BODY_INSTANCE_ACTION_RESULT, {"verb"}},
 };
 
 static int s_fail (char *err, size_t errlen, const char *fmt, ...)

@@ -29,6 +29,7 @@
  *    ctl_logs_read.c  LogsRequest: GetLogEvents, FilterLogEvents
  *    ctl_logs_filters.c LogsRequest: metric filters
  *    ctl_logkeys.c    data keys of encrypted log groups, opened by a logshipper
+ *    ctl_actions.c    alarm actions on instances: channel ph:ctl:{CID} -> agent
  */
 #ifndef CTL_H
 #define CTL_H
@@ -166,6 +167,7 @@ typedef struct _ctl_t {
     zsock_t *agents;
     zsock_t *clients;
     ph_redis_t *redis;
+    ph_redis_t *subscriber;   /* subscribed to ph:ctl:{CID} (ctl_actions.c) */
     ph_keycache_t *key_cache; /* ZAP: Z85 -> identity, with expiry */
     zhashx_t *policy_cache;   /* "name\nsha256" -> parsed policy (ctl_principal.c) */
     ctl_audit_t *audit;       /* the audit trail writer (ctl_audit.c) */
@@ -561,6 +563,16 @@ void ctl_logs_reply (ctl_req_t **req_p, Porthole__V1__LogsReply *body);
 void ctl_metrics_request (ctl_req_t *req);
 void ctl_alarms_request (ctl_req_t *req);
 void ctl_topics_request (ctl_req_t *req);
+
+/* ---- ctl_actions.c ------------------------------------------------------ */
+
+/*  Opens the subscriber connection (subscribes to ph:ctl:{CID} whenever it
+ *  connects). Returns 0 or PH_EINVAL (bad URL). */
+int ctl_actions_start (ctl_t *ctl);
+void ctl_actions_stop (ctl_t *ctl);
+
+/*  InstanceActionResult from an agent: alarm history and audit. */
+void ctl_actions_on_result (ctl_t *ctl, ctl_msg_t *msg);
 
 /* ---- ctl_logkeys.c ------------------------------------------------------ */
 

@@ -46,6 +46,8 @@ static const s_route_t s_routes[] = {
     {CTL_PORT_AGENTS, B (STREAM_DATA), CTL_PEER_INSTANCE, true, ctl_relay_from_agent, NULL, NULL},
     {CTL_PORT_AGENTS, B (TRANSCRIPT_COMPLETE), CTL_PEER_INSTANCE, true, ctl_transcript_on_complete,
      NULL, NULL},
+    {CTL_PORT_AGENTS, B (INSTANCE_ACTION_RESULT), CTL_PEER_INSTANCE, true, ctl_actions_on_result,
+     NULL, NULL},
     {CTL_PORT_AGENTS, B (ERROR), CTL_PEER_INSTANCE, false, s_on_agent_error, NULL, NULL},
     {CTL_PORT_CLIENTS, B (CREATE_ACTIVATION), CTL_PEER_USER, false, NULL, ctl_api_create_activation,
      "activation:CreateActivation"},
@@ -438,6 +440,11 @@ ctl_t *ctl_new (const ctl_options_t *opt, const ph_keypair_t *keys, const char *
     zloop_reader (self->loop, self->clients, s_on_clients, self);
     self->audit = ctl_audit_new (self);
     self->logkeys = ctl_logkeys_new (self);
+    if (ctl_actions_start (self) != 0) {
+        snprintf (err, errlen, "bad Redis URL '%s': use redis://HOST:PORT[/DB] or unix:///PATH",
+                  opt->redis_url);
+        goto out_destroy;
+    }
     self->redis = ph_redis_new (self->loop, opt->redis_url, s_on_redis_state, self);
     if (!self->redis) {
         snprintf (err, errlen, "bad Redis URL '%s': use redis://HOST:PORT[/DB] or unix:///PATH",
@@ -459,6 +466,7 @@ void ctl_destroy (ctl_t **self_p)
     /* Redis first: its pending callbacks still answer on the sockets and
      * the ZAP handler, which must outlive them. */
     ph_redis_destroy (&self->redis);
+    ctl_actions_stop (self);
     ctl_logkeys_destroy (&self->logkeys); /* answers its waiting readers */
     zhashx_destroy (&self->routes);
     if (self->loop && self->agents)
