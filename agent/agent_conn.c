@@ -38,7 +38,8 @@
 #define PH_CONN_RECV_BATCH     256 /* messages per reader callback */
 #define PH_CONN_TICK_MS        15
 #define PH_CONN_HELLO_RETRY_MS 2000
-#define PH_CONN_HELLO_MIN_GAP  1000 /* at most one Hello per second on NotRegistered */
+#define PH_CONN_HELLO_MIN_GAP  1000  /* at most one Hello per second on NotRegistered */
+#define PH_CONN_SHIPPERS_ASK   10000 /* knowing no logshipper: Hello again this often */
 #define PH_CONN_HEARTBEAT_DFLT 10000
 #define PH_CONN_HEARTBEAT_MIN  1000
 #define PH_CONN_HEARTBEAT_MAX  300000
@@ -140,9 +141,15 @@ static int s_on_heartbeat_timer (zloop_t *loop, int timer_id, void *arg)
     ph_agent_t *agent = arg;
     if (timer_id != agent->heartbeat_timer)
         return 0; /* ended earlier in this iteration */
-    if (agent->hello_ok)
+    if (agent->hello_ok) {
         s_send_heartbeat (agent);
-    else if (agent->connected && ph_mono_ms () - agent->hello_sent_ms >= PH_CONN_HELLO_RETRY_MS)
+        /* logshippers reach the agent only in HelloReply: while it knows
+         * none, it asks again now and then, so that its spool and new
+         * sessions reach one that registered since */
+        if (agent->ship && !ph_ship_recording (agent->ship) &&
+            ph_mono_ms () - agent->hello_sent_ms >= PH_CONN_SHIPPERS_ASK)
+            s_send_hello (agent);
+    } else if (agent->connected && ph_mono_ms () - agent->hello_sent_ms >= PH_CONN_HELLO_RETRY_MS)
         s_send_hello (agent);
     return 0;
 }

@@ -276,15 +276,34 @@ static void s_check_complete (ph_transcript_t *t, uint64_t now)
     ph_ship_send_complete (t->ship->agent, t->sid);
 }
 
-/*  Loads queue[0] for sending; a file that went missing is skipped. */
+/*  True when a spooled batch decodes as a PutLogEvents: one that does not
+ *  (cut short or damaged on disk) would be refused by every logshipper
+ *  with an Error that names no batch, and be resent forever. */
+static bool s_batch_readable (const uint8_t *data, size_t len)
+{
+    ph_env_t *env = NULL;
+    char err[PH_ERRTEXT_MAX];
+    bool ok = ph_wire_decode (data, len, &env, err, sizeof err) == 0 &&
+              env->body_case == PORTHOLE__V1__ENVELOPE__BODY_PUT_LOG_EVENTS;
+    ph_wire_free (&env);
+    return ok;
+}
+
+/*  Loads queue[0] for sending; a file that went missing is skipped, one
+ *  that is damaged is deleted (logged: its events are lost). */
 static bool s_load_head (ph_transcript_t *t)
 {
     while (t->qlen && !t->data) {
         t->data = ph_spool_read (t->ship->spool, t->sid, t->queue[0], &t->len);
-        if (t->data)
+        if (t->data && s_batch_readable (t->data, t->len))
             break;
-        ph_error ("session %s: spooled batch %u is missing or unreadable; skipping it", t->sid,
-                  t->queue[0]);
+        ph_error ("session %s: spooled batch %u is %s; skipping it", t->sid, t->queue[0],
+                  t->data ? "damaged (it does not decode); its events are lost"
+                          : "missing or unreadable");
+        if (t->data)
+            ph_spool_remove (t->ship->spool, t->sid, t->queue[0]);
+        free (t->data);
+        t->data = NULL;
         s_queue_pop (t);
     }
     if (!t->data)

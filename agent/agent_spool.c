@@ -30,6 +30,7 @@
 #define PH_SPOOL_PATH_MAX  4096
 #define PH_SPOOL_BATCH_MAX (2 * 1024 * 1024) /* a file bigger than this is not ours */
 #define PH_SPOOL_SUFFIX    ".batch"
+#define PH_SPOOL_LEFTOVER  ".batch.tmp." /* ph_file_write's temp file */
 
 struct _ph_spool_t {
     char *dir;
@@ -60,6 +61,9 @@ static bool s_batch_name (const char *name, uint32_t *n)
     return true;
 }
 
+/*  Adds up the batches of one session directory. The temp file of a write
+ *  that a crash cut off (NNNNNNNN.batch.tmp.PID) never became a batch: it
+ *  is removed, or the directory could never be removed either. */
 static uint64_t s_dir_bytes (const char *dir)
 {
     uint64_t total = 0;
@@ -73,6 +77,11 @@ static uint64_t s_dir_bytes (const char *dir)
         uint32_t n;
         if (snprintf (path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path)
             continue;
+        if (strstr (e->d_name, PH_SPOOL_LEFTOVER)) {
+            if (unlink (path) == 0)
+                ph_warn ("removed %s: a transcript batch whose write was cut off", path);
+            continue;
+        }
         if (s_batch_name (e->d_name, &n) && stat (path, &st) == 0)
             total += (uint64_t)st.st_size;
     }

@@ -336,6 +336,23 @@ int ph_wire_forward (zsock_t *sock, const uint8_t *rid, size_t rid_len, ph_wire_
     return s_send_frames (sock, rid, rid_len, zmq_msg_data (&rx->frame), zmq_msg_size (&rx->frame));
 }
 
+/*  Makes text valid UTF-8 in place: "%.64s" of a name, or the size of the
+ *  buffer, may cut a character, and a receiver drops a frame whose strings
+ *  are not UTF-8 (then it never learns why its request failed). A byte
+ *  that does not start a whole character becomes '?'. */
+static void s_utf8_repair (char *text)
+{
+    size_t len = strlen (text);
+    for (size_t i = 0; i < len;) {
+        uint8_t c = (uint8_t)text[i];
+        size_t n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+        if (i + n <= len && ph_utf8_valid (text + i, n))
+            i += n;
+        else
+            text[i++] = '?';
+    }
+}
+
 int ph_wire_send_error (zsock_t *sock, const uint8_t *rid, size_t rid_len, uint64_t request_id,
                         const char *code, const char *fmt, ...)
 {
@@ -344,6 +361,7 @@ int ph_wire_send_error (zsock_t *sock, const uint8_t *rid, size_t rid_len, uint6
     va_start (ap, fmt);
     vsnprintf (text, sizeof text, fmt, ap);
     va_end (ap);
+    s_utf8_repair (text);
     Porthole__V1__Error error = PORTHOLE__V1__ERROR__INIT;
     error.code = (char *)code;
     error.message = text;

@@ -66,6 +66,7 @@
 #define CTL_CONTROLLER_TTL_S   30 /* ph:controller:{CID} */
 #define CTL_CONTROLLER_REFRESH 5  /* housekeeping ticks between refreshes */
 #define CTL_MAINTENANCE_TICKS  60 /* history trim, stale sessions */
+#define CTL_TERMINATING_MAX_MS (24 * 3600 * 1000ULL) /* transcript never completed */
 #define CTL_TOKEN_USED_TTL_S   120
 #define CTL_RECV_BATCH         64 /* messages read per socket wake-up */
 #define CTL_SID_MAX            96 /* "<user>-<17 hex>" */

@@ -36,7 +36,10 @@ static const char s_enroll_lua[] =
  *  ARGV: instance id, now ms, keep s, n live ids, ids..., field/value pairs.
  *  Returns -1 for an unknown instance, else the ids of the sessions ended
  *  because the agent no longer has them (Connecting ones are left alone:
- *  their OpenSession may not have been sent yet). */
+ *  their OpenSession may not have been sent yet). While a logshipper is
+ *  registered such a session is Terminating, not Terminated: the restarted
+ *  agent still ships what its spool holds and then sends
+ *  TranscriptComplete (DESIGN.md section 4); one already Terminating stays so. */
 static const char s_hello_lua[] =
     "if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end\n"
     "local n = tonumber(ARGV[4])\n"
@@ -47,12 +50,19 @@ static const char s_hello_lua[] =
     "for _, sid in ipairs(redis.call('SMEMBERS', KEYS[2])) do\n"
     "  local key = 'ph:session:{' .. sid .. '}'\n"
     "  local s = redis.call('HMGET', key, 'target', 'state')\n"
-    "  if s[1] == ARGV[1] and not live[sid] and s[2] ~= 'Connecting' then\n"
-    "    redis.call('HSET', key, 'state', 'Terminated', 'end_ms', ARGV[2],\n"
-    "               'end_reason', 'agent restarted')\n"
-    "    redis.call('SREM', KEYS[2], sid)\n"
-    "    redis.call('ZADD', KEYS[3], ARGV[2], sid)\n"
-    "    redis.call('EXPIRE', key, ARGV[3])\n"
+    "  if s[1] == ARGV[1] and not live[sid] and s[2] ~= 'Connecting' and\n"
+    "     s[2] ~= 'Terminating' then\n"
+    "    local done = redis.call('HGET', key, 'transcript_complete') == '1'\n"
+    "    if not done and redis.call('SCARD', 'ph:logshippers') > 0 then\n"
+    "      redis.call('HSET', key, 'state', 'Terminating', 'transcript_pending', '1',\n"
+    "                 'end_ms', ARGV[2], 'end_reason', 'agent restarted')\n"
+    "    else\n"
+    "      redis.call('HSET', key, 'state', 'Terminated', 'end_ms', ARGV[2],\n"
+    "                 'end_reason', 'agent restarted')\n"
+    "      redis.call('SREM', KEYS[2], sid)\n"
+    "      redis.call('ZADD', KEYS[3], ARGV[2], sid)\n"
+    "      redis.call('EXPIRE', key, ARGV[3])\n"
+    "    end\n"
     "    ended[#ended + 1] = sid\n"
     "  end\n"
     "end\n"
@@ -393,7 +403,7 @@ static void s_on_hello_stored (ph_redis_t *redis, ph_reply_t *reply, void *arg)
     }
     for (size_t i = 0; i < ph_reply_count (reply); i++) {
         const char *sid = ph_reply_str (ph_reply_at (reply, i));
-        ph_info ("session %s: Terminated (agent %s restarted without it)", sid, req->name);
+        ph_info ("session %s: ended (agent %s restarted without it)", sid, req->name);
         ctl_route_end (req->ctl, sid, "agent restarted");
     }
     s_hello_reconnect_sessions (req->ctl, req->env->hello, req->name);

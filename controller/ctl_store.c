@@ -37,8 +37,13 @@ static const char s_end_lua[] =
     "return 'ok'\n";
 
 /*  KEYS: ph:sessions:active, ph:sessions:history
- *  ARGV: now ms, history cutoff ms, connecting cutoff ms, keep s.
- *  Returns the ids of the sessions it failed. */
+ *  ARGV: now ms, history cutoff ms, connecting cutoff ms, keep s,
+ *  terminating cutoff ms.
+ *  Returns the ids of the sessions it failed. A session Terminating since
+ *  before the terminating cutoff (its transcript never completed: the
+ *  agent's spool was lost, or no logshipper has been up for that long)
+ *  becomes Terminated with end_reason "transcript incomplete"; whatever of
+ *  its transcript arrives later is still stored. */
 static const char s_maintenance_lua[] =
     "redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[2])\n"
     "local failed = {}\n"
@@ -54,6 +59,12 @@ static const char s_maintenance_lua[] =
     "    redis.call('ZADD', KEYS[2], ARGV[1], sid)\n"
     "    redis.call('EXPIRE', key, ARGV[4])\n"
     "    failed[#failed + 1] = sid\n"
+    "  elseif s[1] == 'Terminating' and\n"
+    "         tonumber(redis.call('HGET', key, 'end_ms') or '0') < tonumber(ARGV[5]) then\n"
+    "    redis.call('HSET', key, 'state', 'Terminated', 'end_reason', 'transcript incomplete')\n"
+    "    redis.call('SREM', KEYS[1], sid)\n"
+    "    redis.call('ZADD', KEYS[2], ARGV[1], sid)\n"
+    "    redis.call('EXPIRE', key, ARGV[4])\n"
     "  end\n"
     "end\n"
     "return failed\n";
@@ -140,8 +151,9 @@ void ctl_store_maintenance (ctl_t *ctl)
 {
     uint64_t now = ph_now_ms ();
     ph_redis_cmd (ctl->redis, s_on_maintenance, ctl,
-                  "EVAL %s 2 ph:sessions:active ph:sessions:history %llu %llu %llu %d",
+                  "EVAL %s 2 ph:sessions:active ph:sessions:history %llu %llu %llu %d %llu",
                   s_maintenance_lua, (unsigned long long)now,
                   (unsigned long long)(now - (uint64_t)CTL_HISTORY_KEEP_S * 1000),
-                  (unsigned long long)(now - CTL_CONNECTING_MAX_MS), CTL_HISTORY_KEEP_S);
+                  (unsigned long long)(now - CTL_CONNECTING_MAX_MS), CTL_HISTORY_KEEP_S,
+                  (unsigned long long)(now - CTL_TERMINATING_MAX_MS));
 }
