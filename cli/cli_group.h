@@ -39,6 +39,8 @@ extern const cli_group_t cli_iam_group;
 extern const cli_group_t cli_audit_group;
 extern const cli_group_t cli_logs_group;
 extern const cli_group_t cli_session_group;
+extern const cli_group_t cli_alarms_group;
+extern const cli_group_t cli_topics_group;
 extern const cli_group_t cli_metrics_group;
 
 /*  The verb of group named word ("create-user"), or NULL. */

@@ -287,7 +287,9 @@ const char *cli_help_verb (const char *verb)
     const char *text = cli_help_iam_verb (verb);
     if (!text)
         text = cli_help_logs_verb (verb);
-    return text ? text : cli_help_metrics_verb (verb);
+    if (!text)
+        text = cli_help_metrics_verb (verb);
+    return text ? text : cli_help_alarms_verb (verb);
 }
 
 const char *cli_help_head (void)

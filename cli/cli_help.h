@@ -17,6 +17,10 @@ const char *cli_help_logs_verb (const char *verb);
 /*  The help text of a verb of the metrics group, or NULL (cli_metrics.c). */
 const char *cli_help_metrics_verb (const char *verb);
 
+/*  The help text of a verb of the alarms and topics groups ("topics
+ *  watch"), or NULL (cli_help_alarms.c). cli_help_verb asks it too. */
+const char *cli_help_alarms_verb (const char *verb);
+
 /*  The parts of `porthole --help` around the list of verbs. */
 const char *cli_help_head (void);
 const char *cli_help_tail (void);

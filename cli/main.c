@@ -70,9 +70,9 @@ static const cli_verb_t s_verbs[] = {
 };
 #define CLI_NVERBS (sizeof s_verbs / sizeof s_verbs[0])
 
-static const cli_group_t *const s_groups[] = {&cli_iam_group,     &cli_audit_group,
-                                              &cli_logs_group,    &cli_session_group,
-                                              &cli_metrics_group, NULL};
+static const cli_group_t *const s_groups[] = {
+    &cli_iam_group,     &cli_audit_group,  &cli_logs_group,   &cli_session_group,
+    &cli_metrics_group, &cli_alarms_group, &cli_topics_group, NULL};
 
 static const cli_group_t *s_find_group (const char *name)
 {

@@ -1086,7 +1086,7 @@ static void s_test_parse_edges (void)
 static void s_test_actions (void)
 {
     size_t n = ph_policy_action_count ();
-    CHECK (n == 46);
+    CHECK (n == 50);
     CHECK (ph_policy_action_name (n) == NULL);
     char err[PH_POLICY_ERR_MAX], doc[256];
     for (size_t i = 0; i < n; i++) {
