@@ -358,6 +358,11 @@ static void test_refusals (void)
     s_expect_in ("repeat", c->reason, "does not exist");
 }
 
+static bool s_ready (client_t *c)
+{
+    return strstr (c->out, "ready\n") != NULL;
+}
+
 static bool s_running_two (client_t *c)
 {
     (void)c;
@@ -392,9 +397,9 @@ static void test_close_and_signal (void)
     CHECK_STR (b->exit_text, "143");
 
     /* a program that ignores SIGHUP gets SIGKILL 2 s later */
-    open_t stubborn = {.user = "nobody", .command = "trap '' HUP; sleep 30"};
+    open_t stubborn = {.user = "nobody", .command = "trap '' HUP; echo ready; sleep 30"};
     client_t *c = s_open ("bob-00000000000000009", 43, &stubborn);
-    CHECK (s_run_until (s_opened, c, 10000));
+    CHECK (s_run_until (s_ready, c, 10000)); /* the trap is in place */
     uint64_t start = ph_mono_ms ();
     s_close_session (c->id);
     CHECK (s_run_until (s_ended, c, 10000));
