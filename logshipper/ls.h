@@ -14,6 +14,8 @@
  *    ls_audit.c      copies the audit trail ph:audit into porthole/audit
  *    ls_metrics.c    metric filters evaluated on what was appended
  *    ls_alarms.c     alarm evaluation (one leader) and alarm actions
+ *    ls_prom.c       Prometheus /metrics on a loopback port
+ *    ls_webhooks.c   topic notifications POSTed to webhook subscribers
  */
 #ifndef LS_H
 #define LS_H
@@ -69,16 +71,24 @@ typedef struct {
     bool auto_create; /* unknown log groups are created on first use */
     const char *pid_file;
     const char *master_key_file;
+    const char *metrics_listen; /* HOST:PORT of /metrics, or "off" */
 } ls_options_t;
 
 typedef struct _ls_metrics_t ls_metrics_t;
 typedef struct _ls_alarms_t ls_alarms_t;
+typedef struct _ls_webhooks_t ls_webhooks_t;
 
 /*  One event appended, as metric filters see it (borrowed). */
 typedef struct {
     uint64_t ts_ms;
     const char *msg;
 } ls_event_ref_t;
+
+/*  What this logshipper counted since it started (ls_prom.c shows it). */
+typedef struct {
+    uint64_t batches, events, bytes, duplicates, refused, errors, audit_events;
+    uint64_t lag_ms; /* newest event of the last batch -> its append */
+} ls_stats_t;
 
 typedef struct _ls_t {
     ls_options_t opt;
@@ -94,10 +104,14 @@ typedef struct _ls_t {
     uint64_t hk_ticks;
     unsigned bad_frames;
     bool drained;
-    bool audit_busy;       /* an ls_audit round in flight */
-    ls_metrics_t *metrics; /* metric filters (ls_metrics.c) */
-    ls_alarms_t *alarms;   /* alarm evaluation and actions (ls_alarms.c) */
-    bool has_master;       /* master holds the log master key */
+    bool audit_busy;          /* an ls_audit round in flight */
+    ls_metrics_t *metrics;    /* metric filters (ls_metrics.c) */
+    ls_alarms_t *alarms;      /* alarm evaluation and actions (ls_alarms.c) */
+    ls_webhooks_t *webhooks;  /* notification deliveries (ls_webhooks.c) */
+    struct _ph_httpd_t *prom; /* /metrics (ls_prom.c), NULL when off */
+    int prom_port;
+    ls_stats_t stats;
+    bool has_master; /* master holds the log master key */
     uint8_t master[PH_AEAD_KEY_LEN];
     zhashx_t *data_keys; /* group -> ls_data_key_t: data keys of encrypted groups */
 } ls_t;
@@ -181,10 +195,38 @@ void ls_alarms_destroy (ls_alarms_t **self_p);
  *  alarm and runs the actions of new transitions. Never blocks. */
 void ls_alarms_tick (ls_alarms_t *self);
 
+/*  True while this logshipper holds the alarms lease. */
+bool ls_alarms_leader (const ls_alarms_t *self);
+
 /*  Hands an "instance:VERB[:mi-…]" action of alarm to the controller of
  *  the instance (Redis channel ph:ctl:{CID}); failures go to the alarm's
  *  history. */
 void ls_alarms_instance_action (ls_t *ls, const char *alarm, const char *action);
+
+/*  Calls fn for every metric this logshipper's filters fed since it
+ *  started: its samples and the sum of their values. */
+void ls_metrics_each (ls_metrics_t *self,
+                      void (*fn) (const char *ns, const char *name, uint64_t samples, double sum,
+                                  void *arg),
+                      void *arg);
+
+/* ---- ls_webhooks.c ----------------------------------------------------- */
+
+ls_webhooks_t *ls_webhooks_new (ls_t *ls);
+
+/*  Stops the delivery actor (waits for a POST in progress, at most 5 s). */
+void ls_webhooks_destroy (ls_webhooks_t **self_p);
+
+/*  Housekeeping: when leader, sends the next notification of every due
+ *  subscription to the delivery actor. Never blocks. */
+void ls_webhooks_tick (ls_webhooks_t *self, bool leader);
+
+/* ---- ls_prom.c --------------------------------------------------------- */
+
+/*  Serves /metrics on opt.metrics_listen (unless "off"). Returns 0, or
+ *  PH_EINVAL / PH_EIO with err when the address is bad or cannot be bound. */
+int ls_prom_start (ls_t *ls, char *err, size_t errlen);
+void ls_prom_stop (ls_t *ls);
 
 /* ---- ls_client.c ------------------------------------------------------- */
 

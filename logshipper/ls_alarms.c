@@ -171,6 +171,11 @@ struct _ls_alarms_t {
     uint64_t evaluations, changes;
 };
 
+bool ls_alarms_leader (const ls_alarms_t *self)
+{
+    return self && self->leader;
+}
+
 ls_alarms_t *ls_alarms_new (ls_t *ls)
 {
     ls_alarms_t *self = calloc (1, sizeof *self);

@@ -161,6 +161,7 @@ static void s_on_appended (ph_redis_t *redis, ph_reply_t *reply, void *arg)
         ph_debug ("audit: %zu events copied to %s (up to %s)", round->n, LS_AUDIT_GROUP,
                   round->last);
         s_ingest_metrics (round);
+        round->ls->stats.audit_events += round->n;
         s_round_end (&round, round->read == LS_AUDIT_ROUND_MAX);
     } else if (what && strcmp (what, "moved") == 0) {
         s_round_end (&round, true); /* another logshipper copied them */

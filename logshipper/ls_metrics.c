@@ -95,8 +95,16 @@ typedef struct {
     double dflt;
 } s_filter_t;
 
+/*  What this logshipper's filters fed one metric (for /metrics). */
+typedef struct {
+    char *ns, *name;
+    uint64_t samples;
+    double sum;
+} s_total_t;
+
 struct _ls_metrics_t {
     ls_t *ls;
+    zhashx_t *totals; /* metric key -> s_total_t */
     zhashx_t *groups; /* group -> zlistx_t of s_filter_t */
     char version[32];
     bool loading;
@@ -120,6 +128,42 @@ static void s_filter_destroy (void **item)
     *item = NULL;
 }
 
+static void s_total_destroy (void **item)
+{
+    s_total_t *t = *item;
+    if (t) {
+        free (t->ns);
+        free (t->name);
+        free (t);
+    }
+    *item = NULL;
+}
+
+/*  Adds a bucket to the metric's running total. */
+static void s_total_add (ls_metrics_t *self, const s_filter_t *f, const ph_metric_bucket_t *b)
+{
+    s_total_t *t = zhashx_lookup (self->totals, f->key);
+    if (!t) {
+        t = calloc (1, sizeof *t);
+        assert (t);
+        t->ns = strdup (f->ns);
+        t->name = strdup (f->metric);
+        assert (t->ns && t->name);
+        zhashx_insert (self->totals, f->key, t);
+    }
+    t->samples += b->count;
+    t->sum += b->sum;
+}
+
+void ls_metrics_each (ls_metrics_t *self,
+                      void (*fn) (const char *ns, const char *name, uint64_t samples, double sum,
+                                  void *arg),
+                      void *arg)
+{
+    for (s_total_t *t = zhashx_first (self->totals); t; t = zhashx_next (self->totals))
+        fn (t->ns, t->name, t->samples, t->sum, arg);
+}
+
 static void s_list_destroy (void **item)
 {
     zlistx_destroy ((zlistx_t **)item);
@@ -134,6 +178,9 @@ ls_metrics_t *ls_metrics_new (ls_t *ls)
     self->ev = ph_pattern_event_new ();
     assert (self->groups && self->ev);
     zhashx_set_destructor (self->groups, s_list_destroy);
+    self->totals = zhashx_new ();
+    assert (self->totals);
+    zhashx_set_destructor (self->totals, s_total_destroy);
     snprintf (self->version, sizeof self->version, "none");
     return self;
 }
@@ -144,6 +191,7 @@ void ls_metrics_destroy (ls_metrics_t **self_p)
     if (!self)
         return;
     zhashx_destroy (&self->groups);
+    zhashx_destroy (&self->totals);
     ph_pattern_event_destroy (&self->ev);
     free (self);
     *self_p = NULL;
@@ -280,6 +328,7 @@ static void s_evaluate (ls_metrics_t *self, const s_filter_t *f, const ls_event_
                                      &b) == 0 &&
             b.count > 0) {
             self->samples += b.count;
+            s_total_add (self, f, &b);
             s_merge_add (m, f, &b);
         }
     }

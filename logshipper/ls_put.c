@@ -155,6 +155,20 @@ static void s_reply (ls_req_t **req_p, uint32_t accepted, bool duplicate)
 
 static int s_send_append (ls_req_t *req);
 
+/*  The health counters of an appended batch (ls_prom.c). */
+static void s_count (const ls_req_t *req)
+{
+    const Porthole__V1__PutLogEvents *p = req->env->put_log_events;
+    ls_stats_t *st = &req->ls->stats;
+    st->batches++;
+    st->events += p->n_events;
+    for (size_t i = 0; i < p->n_events; i++)
+        st->bytes += strlen (p->events[i]->message);
+    uint64_t now = ph_now_ms ();
+    if (p->n_events && p->events[p->n_events - 1]->timestamp_ms <= now)
+        st->lag_ms = now - p->events[p->n_events - 1]->timestamp_ms;
+}
+
 /*  The batch is stored: its events through the group's metric filters
  *  (the plain messages, also for an encrypted group). */
 static void s_ingest_metrics (const ls_req_t *req)
@@ -218,8 +232,10 @@ static void s_on_appended (ph_redis_t *redis, ph_reply_t *reply, void *arg)
                   p->log_group, p->log_stream);
         if (!p->recording)
             s_ingest_metrics (req);
+        s_count (req);
         s_reply (&req, (uint32_t)n, false);
     } else if (strcmp (what, "duplicate") == 0) {
+        req->ls->stats.duplicates++;
         ph_debug ("batch %s from %s: duplicate, acknowledged again", p->batch_id, req->instance);
         s_reply (&req, 0, true);
     } else if (strcmp (what, "encrypt") == 0 || strcmp (what, "rekey") == 0) {

@@ -55,6 +55,10 @@ void ls_req_fail (ls_req_t **req_p, const char *code, const char *fmt, ...)
     vsnprintf (text, sizeof text, fmt, ap);
     va_end (ap);
     ph_debug ("%s %s: %s", code, req->instance, text);
+    if (strcmp (code, LS_E_INTERNAL) == 0 || strcmp (code, LS_E_UNAVAILABLE) == 0)
+        req->ls->stats.errors++;
+    else
+        req->ls->stats.refused++;
     ph_wire_send_error (req->ls->router, req->rid, req->rid_len, req->request_id, code, "%s", text);
     ls_req_destroy (req_p);
 }
@@ -246,6 +250,7 @@ static int s_on_housekeeping (zloop_t *loop, int timer_id, void *arg)
     ls_audit_ship (ls);
     ls_metrics_tick (ls->metrics);
     ls_alarms_tick (ls->alarms);
+    ls_webhooks_tick (ls->webhooks, ls_alarms_leader (ls->alarms));
     if (ls->hk_ticks % LS_RETENTION_TICKS == 0) {
         ls_put_retention (ls);
         ph_keycache_purge_expired (ls->key_cache);
@@ -315,6 +320,9 @@ ls_t *ls_new (const ls_options_t *opt, const ph_keypair_t *keys, const uint8_t *
         goto out_destroy;
     }
     self->hk_timer = zloop_timer (self->loop, LS_HOUSEKEEPING_MS, 0, s_on_housekeeping, self);
+    self->webhooks = ls_webhooks_new (self);
+    if (ls_prom_start (self, err, errlen) != 0)
+        goto out_destroy;
     return self;
 out_destroy:
     ls_destroy (&self);
@@ -327,6 +335,8 @@ void ls_destroy (ls_t **self_p)
         return;
     ls_t *self = *self_p;
     ph_redis_destroy (&self->redis); /* its callbacks answer on the socket */
+    ls_prom_stop (self);
+    ls_webhooks_destroy (&self->webhooks);
     if (self->loop && self->router)
         zloop_reader_end (self->loop, self->router);
     zsock_destroy (&self->router);

@@ -23,6 +23,7 @@
 #define DEFAULT_KEY_FILE "/etc/porthole/logshipper.key"
 #define DEFAULT_BIND     "tcp://*:7620"
 #define DEFAULT_MASTER   "/etc/porthole/logs-master.key"
+#define DEFAULT_PROM     "127.0.0.1:9620"
 
 static const char s_usage[] =
     "Usage: " PROG " COMMAND [options]\n"
@@ -64,6 +65,8 @@ static const char s_usage_run[] =
     "                                    file on every logshipper (default\n"
     "                                    " DEFAULT_MASTER "); without it, batches for\n"
     "                                    encrypted groups are refused (agents keep them)\n"
+    "  --metrics-listen HOST:PORT        Prometheus /metrics (default " DEFAULT_PROM ";\n"
+    "                                    port 0: any free port, logged; off: none)\n"
     "  --pid-file F                      write the pid here; removed at exit\n"
     "  -h, --help                        this text\n"
     "\n"
@@ -99,7 +102,7 @@ static int s_usage_error (const char *cmd, const char *fmt, const char *arg)
 
 /* ---- run ------------------------------------------------------------------ */
 
-enum { OPT_REDIS = 256, OPT_KEY, OPT_BIND, OPT_ADV, OPT_AUTO, OPT_PID, OPT_MASTER };
+enum { OPT_REDIS = 256, OPT_KEY, OPT_BIND, OPT_ADV, OPT_AUTO, OPT_PID, OPT_MASTER, OPT_PROM };
 
 static int s_parse_run_option (int c, void *arg)
 {
@@ -128,6 +131,9 @@ static int s_parse_run_option (int c, void *arg)
     case OPT_MASTER:
         opt->master_key_file = optarg;
         return 0;
+    case OPT_PROM:
+        opt->metrics_listen = optarg;
+        return 0;
     default:
         return PH_EXIT_USAGE;
     }
@@ -143,12 +149,14 @@ static int s_parse_run (int argc, char **argv, ls_options_t *opt)
                                          {"auto-create-log-groups", required_argument, 0, OPT_AUTO},
                                          {"pid-file", required_argument, 0, OPT_PID},
                                          {"master-key-file", required_argument, 0, OPT_MASTER},
+                                         {"metrics-listen", required_argument, 0, OPT_PROM},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     *opt = (ls_options_t){.redis_url = ph_daemon_default_redis (),
                           .key_file = DEFAULT_KEY_FILE,
                           .bind = DEFAULT_BIND,
                           .master_key_file = DEFAULT_MASTER,
+                          .metrics_listen = DEFAULT_PROM,
                           .auto_create = true};
     int rc = ph_daemon_getopt (PROG, "run", s_usage_run, argc, argv, opts, s_parse_run_option, opt);
     if (rc || (rc = ph_daemon_check_redis_url (PROG, "run", opt->redis_url)))

@@ -2,7 +2,11 @@
 the logshipper runs them over what it stores (session text lines, the audit
 log group), and get-metric-statistics shows the counts per second."""
 import json
+import os
+import re
 import time
+import urllib.error
+import urllib.request
 
 import phtest
 from phtest import StackTest, wait_until
@@ -76,6 +80,24 @@ class MetricsTest(StackTest):
         self.assertEqual(per_min, self.total("SudoCount"))
         metrics = self.stack.cli_json("metrics", "list-metrics", "--namespace", NS)["Metrics"]
         self.assertIn({"Namespace": NS, "MetricName": "SudoCount"}, metrics)
+
+        # the logshipper's Prometheus page: its own counters and the metric's
+        with open(os.path.join(self.stack.dir, "logshipper_metrics_url")) as f:
+            url = f.read().strip()
+        with urllib.request.urlopen(url, timeout=10) as r:
+            self.assertEqual(r.status, 200)
+            self.assertTrue(r.headers["Content-Type"].startswith("text/plain; version=0.0.4"))
+            page = r.read().decode()
+        self.assertRegex(page, r"(?m)^# TYPE porthole_logshipper_batches_total counter$")
+        batches = int(re.search(r"(?m)^porthole_logshipper_batches_total (\d+)$", page).group(1))
+        self.assertGreater(batches, 0)
+        m = re.search(r'(?m)^porthole_metric_samples_total\{namespace="%s",'
+                      r'metric_name="SudoCount"\} (\d+)$' % NS, page)
+        self.assertIsNotNone(m, page)
+        self.assertGreaterEqual(int(m.group(1)), 1)
+        with self.assertRaises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(url.replace("/metrics", "/nope"), timeout=10)
+        self.assertEqual(e.exception.code, 404)
 
         p = self.stack.cli("logs", "delete-metric-filter", "--log-group-name", group,
                            "--filter-name", "never")
