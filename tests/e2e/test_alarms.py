@@ -6,7 +6,10 @@ sessions; with no more matches the alarm goes back to OK."""
 import http.server
 import json
 import os
+import shutil
+import socket
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -34,7 +37,14 @@ class AlarmsTest(StackTest):
 
     @classmethod
     def setUpClass(cls):
-        super().setUpClass()
+        # a harmless reboot command for the agent of this stack
+        cls.marker_dir = tempfile.mkdtemp(prefix="ph-e2e-reboot-")
+        cls.marker = os.path.join(cls.marker_dir, "rebooted")
+        os.environ["PORTHOLE_DEV_AGENT_ARGS"] = f"--action-reboot 'touch {cls.marker}'"
+        try:
+            super().setUpClass()
+        finally:
+            del os.environ["PORTHOLE_DEV_AGENT_ARGS"]
         cls.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
         threading.Thread(target=cls.httpd.serve_forever, daemon=True).start()
 
@@ -42,6 +52,7 @@ class AlarmsTest(StackTest):
     def tearDownClass(cls):
         cls.httpd.shutdown()
         cls.httpd.server_close()
+        shutil.rmtree(cls.marker_dir, ignore_errors=True)
         super().tearDownClass()
 
     def cli_ok(self, *args):
@@ -69,12 +80,17 @@ class AlarmsTest(StackTest):
                                  "webhook", "--endpoint", f"http://127.0.0.1:{port}/am",
                                  "--format", "alertmanager")
         self.assertTrue(am["SubscriptionId"])
+        with socket.socket() as probe:  # a port nobody listens on
+            probe.bind(("127.0.0.1", 0))
+            dead = probe.getsockname()[1]
+        broken = self.stack.cli_json("topics", "subscribe", "--topic", "ops", "--protocol",
+                                     "webhook", "--endpoint", f"http://127.0.0.1:{dead}/x")
         self.cli_ok("alarms", "put-metric-alarm", "--alarm-name", "sudo-typed",
                     "--namespace", NS, "--metric-name", "SudoCount", "--statistic", "Sum",
                     "--period", "5", "--evaluation-periods", "1", "--threshold", "1",
                     "--comparison-operator", "GreaterThanOrEqualToThreshold",
                     "--treat-missing-data", "notBreaching",
-                    "--alarm-actions", "topic:ops", "instance:end-sessions",
+                    "--alarm-actions", "topic:ops", "instance:end-sessions", "instance:reboot",
                     "--ok-actions", "topic:ops")
         # an idle alarm with no data settles at OK (notBreaching)
         wait_until(lambda: self.alarm("sudo-typed")["StateValue"] == "OK", 20,
@@ -119,6 +135,17 @@ class AlarmsTest(StackTest):
         summaries = " | ".join(h["HistorySummary"] for h in hist)
         self.assertIn("instance:end-sessions", summaries)
         self.assertIn("topic:ops", summaries)
+        self.assertIn("instance:reboot", summaries)
+        self.assertTrue(os.path.exists(self.marker), "the agent's reboot command did not run")
+        # a subscriber that cannot be reached: failures are counted and shown
+        def failing():
+            subs = self.stack.cli_json("topics", "list-subscriptions", "--topic", "ops")
+            mine = [x for x in subs["Subscriptions"]
+                    if x["SubscriptionId"] == broken["SubscriptionId"]]
+            return mine[0] if mine and mine[0]["Failed"] >= 1 else None
+        bad = wait_until(failing, 15, "the unreachable subscriber's failure to show")
+        self.assertIn("refused", bad["LastError"])
+        self.assertEqual(bad["Delivered"], 0)
         audit = self.stack.cli_json("audit", "lookup-events", "--action",
                                     "alarms:InstanceAction")["Events"]
         self.assertTrue(audit)
