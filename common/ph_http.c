@@ -33,24 +33,6 @@
 #define S_PEER_MAX         (INET6_ADDRSTRLEN + 24) /* "[addr]:port" */
 #define S_DEFAULT_TYPE     "application/octet-stream"
 
-static void s_set_err (char *err, size_t errlen, const char *fmt, ...)
-    __attribute__ ((format (printf, 3, 4)));
-
-static void s_set_err (char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start (ap, fmt);
-    vsnprintf (err, errlen, fmt, ap);
-    va_end (ap);
-}
-
-static const char *s_errstr (int e, char *buf, size_t len)
-{
-    return strerror_r (e, buf, len); /* GNU variant (_GNU_SOURCE): thread-safe */
-}
-
 /* ---------------------------------------------------------------------- */
 /*  URL                                                                   */
 
@@ -59,19 +41,20 @@ static int s_url_check_bytes (const char *url, char *err, size_t errlen)
 {
     for (const unsigned char *p = (const unsigned char *)url; *p; p++) {
         if (*p == ' ') {
-            s_set_err (err, errlen, "URL contains a space (percent-encode it as %%20)");
+            ph_set_err (err, errlen, "URL contains a space (percent-encode it as %%20)");
             return PH_EINVAL;
         }
         if (*p < 0x20 || *p == 0x7f) {
-            s_set_err (err, errlen, "URL contains a control character");
+            ph_set_err (err, errlen, "URL contains a control character");
             return PH_EINVAL;
         }
         if (*p >= 0x80) {
-            s_set_err (err, errlen, "URL contains a non-ASCII byte (percent-encode it)");
+            ph_set_err (err, errlen, "URL contains a non-ASCII byte (percent-encode it)");
             return PH_EINVAL;
         }
         if (*p == '#') {
-            s_set_err (err, errlen, "URL contains a fragment (#...), which is never sent; drop it");
+            ph_set_err (err, errlen,
+                        "URL contains a fragment (#...), which is never sent; drop it");
             return PH_EINVAL;
         }
     }
@@ -94,20 +77,20 @@ static bool s_is_ipv6_char (char c)
 static int s_url_port (const char *p, size_t n, int *port, char *err, size_t errlen)
 {
     if (n == 0) {
-        s_set_err (err, errlen, "URL has an empty port after ':'");
+        ph_set_err (err, errlen, "URL has an empty port after ':'");
         return PH_EINVAL;
     }
     long v = 0;
     for (size_t i = 0; i < n; i++) {
         if (p[i] < '0' || p[i] > '9') {
-            s_set_err (err, errlen, "URL port '%.*s' is not a number", (int)n, p);
+            ph_set_err (err, errlen, "URL port '%.*s' is not a number", (int)n, p);
             return PH_EINVAL;
         }
         if (v <= 65535)
             v = v * 10 + (p[i] - '0');
     }
     if (v < 1 || v > 65535) {
-        s_set_err (err, errlen, "URL port %.*s is outside 1..65535", (int)n, p);
+        ph_set_err (err, errlen, "URL port %.*s is outside 1..65535", (int)n, p);
         return PH_EINVAL;
     }
     *port = (int)v;
@@ -118,9 +101,9 @@ static int s_url_port (const char *p, size_t n, int *port, char *err, size_t err
 static int s_url_authority (const char *a, size_t n, ph_http_url_t *out, char *err, size_t errlen)
 {
     if (memchr (a, '@', n)) {
-        s_set_err (err, errlen,
-                   "URL contains user info (user:password@); put no credentials in "
-                   "a webhook URL");
+        ph_set_err (err, errlen,
+                    "URL contains user info (user:password@); put no credentials in "
+                    "a webhook URL");
         return PH_EINVAL;
     }
     const char *host = a, *rest;
@@ -129,7 +112,7 @@ static int s_url_authority (const char *a, size_t n, ph_http_url_t *out, char *e
     if (v6) {
         const char *close = memchr (a, ']', n);
         if (!close) {
-            s_set_err (err, errlen, "URL has an IPv6 address without its closing ']'");
+            ph_set_err (err, errlen, "URL has an IPv6 address without its closing ']'");
             return PH_EINVAL;
         }
         host = a + 1;
@@ -142,20 +125,20 @@ static int s_url_authority (const char *a, size_t n, ph_http_url_t *out, char *e
     }
     size_t rn = (size_t)(a + n - rest);
     if (hn == 0) {
-        s_set_err (err, errlen, "URL has no host");
+        ph_set_err (err, errlen, "URL has no host");
         return PH_EINVAL;
     }
     if (hn >= sizeof out->host) {
-        s_set_err (err, errlen, "URL host is too long (at most %zu bytes)", sizeof out->host - 1);
+        ph_set_err (err, errlen, "URL host is too long (at most %zu bytes)", sizeof out->host - 1);
         return PH_EINVAL;
     }
     for (size_t i = 0; i < hn; i++)
         if (v6 ? !s_is_ipv6_char (host[i]) : !s_is_name_char (host[i])) {
-            s_set_err (err, errlen, "URL host contains '%c', which is not allowed there", host[i]);
+            ph_set_err (err, errlen, "URL host contains '%c', which is not allowed there", host[i]);
             return PH_EINVAL;
         }
     if (v6 && !memchr (host, ':', hn)) {
-        s_set_err (err, errlen, "URL has brackets around something that is not an IPv6 address");
+        ph_set_err (err, errlen, "URL has brackets around something that is not an IPv6 address");
         return PH_EINVAL;
     }
     memcpy (out->host, host, hn);
@@ -164,7 +147,7 @@ static int s_url_authority (const char *a, size_t n, ph_http_url_t *out, char *e
     if (rn == 0)
         return 0;
     if (rest[0] != ':') {
-        s_set_err (err, errlen, "URL has '%c' after the IPv6 address; expected ':port'", rest[0]);
+        ph_set_err (err, errlen, "URL has '%c' after the IPv6 address; expected ':port'", rest[0]);
         return PH_EINVAL;
     }
     return s_url_port (rest + 1, rn - 1, &out->port, err, errlen);
@@ -175,15 +158,15 @@ int ph_http_url_parse (const char *url, ph_http_url_t *out, char *err, size_t er
     static const char http[] = "http://", https[] = "https://";
     memset (out, 0, sizeof *out);
     if (!url || !*url) {
-        s_set_err (err, errlen, "URL is empty");
+        ph_set_err (err, errlen, "URL is empty");
         return PH_EINVAL;
     }
     if (strncasecmp (url, https, sizeof https - 1) == 0) {
-        s_set_err (err, errlen, "https:// is not supported yet; use an http:// URL");
+        ph_set_err (err, errlen, "https:// is not supported yet; use an http:// URL");
         return PH_EINVAL;
     }
     if (strncasecmp (url, http, sizeof http - 1) != 0) {
-        s_set_err (err, errlen, "URL must start with http://");
+        ph_set_err (err, errlen, "URL must start with http://");
         return PH_EINVAL;
     }
     int rc = s_url_check_bytes (url, err, errlen);
@@ -200,7 +183,7 @@ int ph_http_url_parse (const char *url, ph_http_url_t *out, char *err, size_t er
     const char *slash = *path == '/' ? "" : "/"; /* "" or "?q" get a leading "/" */
     int n = snprintf (out->path, sizeof out->path, "%s%s", slash, path);
     if (n < 0 || (size_t)n >= sizeof out->path) {
-        s_set_err (err, errlen, "URL path is too long (at most %zu bytes)", sizeof out->path - 1);
+        ph_set_err (err, errlen, "URL path is too long (at most %zu bytes)", sizeof out->path - 1);
         memset (out, 0, sizeof *out);
         return PH_EINVAL;
     }
@@ -280,7 +263,8 @@ static int s_connect_one (const struct addrinfo *ai, uint64_t deadline, const ch
     char eb[128];
     int fd = socket (ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        s_set_err (err, errlen, "connect to %s: socket: %s", peer, s_errstr (errno, eb, sizeof eb));
+        ph_set_err (err, errlen, "connect to %s: socket: %s", peer,
+                    ph_errstr (errno, eb, sizeof eb));
         return PH_EIO;
     }
     int e = 0;
@@ -290,7 +274,7 @@ static int s_connect_one (const struct addrinfo *ai, uint64_t deadline, const ch
             int rc = s_wait (fd, POLLOUT, deadline);
             socklen_t el = sizeof e;
             if (rc == 0) {
-                s_set_err (err, errlen, "connect to %s: timed out", peer);
+                ph_set_err (err, errlen, "connect to %s: timed out", peer);
                 close (fd);
                 return PH_ETIMEOUT;
             }
@@ -299,7 +283,7 @@ static int s_connect_one (const struct addrinfo *ai, uint64_t deadline, const ch
         }
     }
     if (e != 0) {
-        s_set_err (err, errlen, "connect to %s: %s", peer, s_errstr (e, eb, sizeof eb));
+        ph_set_err (err, errlen, "connect to %s: %s", peer, ph_errstr (e, eb, sizeof eb));
         close (fd);
         return PH_EIO;
     }
@@ -318,7 +302,7 @@ static int s_connect (const ph_http_url_t *url, uint64_t deadline, char *peer, s
     struct addrinfo *res = NULL;
     int g = getaddrinfo (url->host, service, &hints, &res);
     if (g != 0 || !res) {
-        s_set_err (err, errlen, "cannot resolve %s: %s", url->host, gai_strerror (g));
+        ph_set_err (err, errlen, "cannot resolve %s: %s", url->host, gai_strerror (g));
         return PH_EIO;
     }
     int fd = PH_EIO;
@@ -374,13 +358,13 @@ static int s_send_all (int fd, const char *head, size_t hlen, const char *body, 
             continue;
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
             char eb[128];
-            s_set_err (err, errlen, "sending to %s: %s", peer, s_errstr (errno, eb, sizeof eb));
+            ph_set_err (err, errlen, "sending to %s: %s", peer, ph_errstr (errno, eb, sizeof eb));
             return PH_EIO;
         }
         int rc = s_wait (fd, POLLOUT, deadline);
         if (rc <= 0) {
-            s_set_err (err, errlen, "sending to %s: %s", peer,
-                       rc == 0 ? "timed out" : "poll failed");
+            ph_set_err (err, errlen, "sending to %s: %s", peer,
+                        rc == 0 ? "timed out" : "poll failed");
             return rc == 0 ? PH_ETIMEOUT : PH_EIO;
         }
     }
@@ -470,7 +454,7 @@ static int s_read_reply (int fd, uint64_t deadline, int timeout_ms, const char *
 {
     s_reply_t r = {.buf = malloc (PH_HTTP_REPLY_MAX), .length = -1};
     if (!r.buf) {
-        s_set_err (err, errlen, "out of memory");
+        ph_set_err (err, errlen, "out of memory");
         return PH_ENOMEM;
     }
     int rc = 0;
@@ -479,9 +463,9 @@ static int s_read_reply (int fd, uint64_t deadline, int timeout_ms, const char *
         int w = s_wait (fd, POLLIN, deadline);
         if (w <= 0) {
             if (r.status == 0 && w == 0)
-                s_set_err (err, errlen, "no answer from %s within %d ms", peer, timeout_ms);
+                ph_set_err (err, errlen, "no answer from %s within %d ms", peer, timeout_ms);
             else if (r.status == 0)
-                s_set_err (err, errlen, "waiting for %s: poll failed", peer);
+                ph_set_err (err, errlen, "waiting for %s: poll failed", peer);
             rc = r.status ? r.status : w == 0 ? PH_ETIMEOUT : PH_EIO;
             break;
         }
@@ -492,15 +476,15 @@ static int s_read_reply (int fd, uint64_t deadline, int timeout_ms, const char *
             if (r.status) {
                 rc = r.status;
             } else if (n < 0) {
-                s_set_err (err, errlen, "reading from %s: %s", peer,
-                           s_errstr (errno, eb, sizeof eb));
+                ph_set_err (err, errlen, "reading from %s: %s", peer,
+                            ph_errstr (errno, eb, sizeof eb));
                 rc = PH_EIO;
             } else if (r.have == 0) {
-                s_set_err (err, errlen, "%s closed the connection without answering", peer);
+                ph_set_err (err, errlen, "%s closed the connection without answering", peer);
                 rc = PH_EIO;
             } else {
-                s_set_err (err, errlen, "%s closed the connection in the middle of its status line",
-                           peer);
+                ph_set_err (err, errlen,
+                            "%s closed the connection in the middle of its status line", peer);
                 rc = PH_EPROTO;
             }
             break;
@@ -508,7 +492,7 @@ static int s_read_reply (int fd, uint64_t deadline, int timeout_ms, const char *
         r.have += (size_t)n;
         int p = s_reply_progress (&r);
         if (p < 0) {
-            s_set_err (err, errlen, "the answer from %s is not HTTP", peer);
+            ph_set_err (err, errlen, "the answer from %s is not HTTP", peer);
             rc = PH_EPROTO;
         } else if (p > 0)
             rc = r.status ? r.status : PH_EPROTO;
@@ -527,7 +511,7 @@ int ph_http_post (const char *url, const char *content_type, const char *body, s
     if (rc != 0)
         return rc;
     if (timeout_ms <= 0 || (!body && len)) {
-        s_set_err (err, errlen, timeout_ms <= 0 ? "timeout must be positive" : "no body");
+        ph_set_err (err, errlen, timeout_ms <= 0 ? "timeout must be positive" : "no body");
         return PH_EINVAL;
     }
     if (!content_type)
@@ -539,7 +523,7 @@ int ph_http_post (const char *url, const char *content_type, const char *body, s
             break;
         }
     if (cn == 0 || cn >= PH_HTTP_CONTENT_TYPE_MAX) {
-        s_set_err (err, errlen, "content type is empty, too long or has control characters");
+        ph_set_err (err, errlen, "content type is empty, too long or has control characters");
         return PH_EINVAL;
     }
     char head[S_REQUEST_HEAD_MAX];

@@ -83,24 +83,6 @@ struct _ph_httpd_t {
 static int s_on_conn (zloop_t *loop, zmq_pollitem_t *item, void *arg);
 static int s_on_accept (zloop_t *loop, zmq_pollitem_t *item, void *arg);
 
-static void s_set_err (char *err, size_t errlen, const char *fmt, ...)
-    __attribute__ ((format (printf, 3, 4)));
-
-static void s_set_err (char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start (ap, fmt);
-    vsnprintf (err, errlen, fmt, ap);
-    va_end (ap);
-}
-
-static const char *s_errstr (int e, char *buf, size_t len)
-{
-    return strerror_r (e, buf, len); /* GNU variant (_GNU_SOURCE): thread-safe */
-}
-
 /* ---------------------------------------------------------------------- */
 /*  Request head parser                                                   */
 
@@ -656,7 +638,7 @@ static int s_on_accept (zloop_t *loop, zmq_pollitem_t *item, void *arg)
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 char eb[128];
-                s_warn_refused (self, s_errstr (errno, eb, sizeof eb));
+                s_warn_refused (self, ph_errstr (errno, eb, sizeof eb));
                 s_accept_pause (self);
             }
             break; /* EAGAIN, or a connection that died in the backlog */
@@ -682,20 +664,20 @@ static int s_listen (const char *host, int port, char *err, size_t errlen)
                              .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV};
     struct addrinfo *ai = NULL;
     if (getaddrinfo (host, service, &hints, &ai) != 0 || !ai) {
-        s_set_err (err, errlen, "http: %s is not a numeric IPv4 or IPv6 address", host);
+        ph_set_err (err, errlen, "http: %s is not a numeric IPv4 or IPv6 address", host);
         return PH_EINVAL;
     }
     char eb[128];
     int fd = s_fd_not_zero (socket (ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (fd < 0) {
-        s_set_err (err, errlen, "http: socket: %s", s_errstr (errno, eb, sizeof eb));
+        ph_set_err (err, errlen, "http: socket: %s", ph_errstr (errno, eb, sizeof eb));
         goto out_free_ai;
     }
     int one = 1;
     setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (bind (fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen (fd, S_BACKLOG) != 0) {
-        s_set_err (err, errlen, "http: cannot listen on %s port %d: %s", host, port,
-                   s_errstr (errno, eb, sizeof eb));
+        ph_set_err (err, errlen, "http: cannot listen on %s port %d: %s", host, port,
+                    ph_errstr (errno, eb, sizeof eb));
         close (fd);
         fd = -1;
     }
@@ -724,7 +706,7 @@ ph_httpd_t *ph_httpd_new (zloop_t *loop, const char *host, int port, ph_httpd_fn
     if (!host)
         host = "127.0.0.1";
     if (port < 0 || port > 65535) {
-        s_set_err (err, errlen, "http: port %d is out of range 0..65535", port);
+        ph_set_err (err, errlen, "http: port %d is out of range 0..65535", port);
         return NULL;
     }
     int fd = s_listen (host, port, err, errlen);
@@ -732,7 +714,7 @@ ph_httpd_t *ph_httpd_new (zloop_t *loop, const char *host, int port, ph_httpd_fn
         return NULL;
     ph_httpd_t *self = calloc (1, sizeof *self);
     if (!self) {
-        s_set_err (err, errlen, "http: out of memory");
+        ph_set_err (err, errlen, "http: out of memory");
         close (fd);
         return NULL;
     }
@@ -742,7 +724,7 @@ ph_httpd_t *ph_httpd_new (zloop_t *loop, const char *host, int port, ph_httpd_fn
     self->fn = fn;
     self->arg = arg;
     if (s_listen_watch (self) != 0) {
-        s_set_err (err, errlen, "http: cannot add the listening socket to the reactor");
+        ph_set_err (err, errlen, "http: cannot add the listening socket to the reactor");
         ph_httpd_destroy (&self);
         return NULL;
     }

@@ -51,6 +51,15 @@ bool ph_name_valid (const char *name);
 #define PH_LOG_NAME_MAX 512
 bool ph_log_name_valid (const char *name);
 
+/*  Writes printf-style text into err (nothing when err is NULL or errlen
+ *  is 0): the error-message out-parameter of many functions. */
+void ph_set_err (char *err, size_t errlen, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+/*  strerror_r, thread-safe (the GNU variant): the text of errno value e,
+ *  in buf or a static string. */
+const char *ph_errstr (int e, char *buf, size_t len);
+
 /*  Base64 (RFC 4648 alphabet, with padding). Encode writes
  *  PH_BASE64_LEN(len) bytes, NUL included, and returns the length. */
 #define PH_BASE64_LEN(n) (((n) + 2) / 3 * 4 + 1)

@@ -63,9 +63,9 @@
 #define CTL_ROUTE_LINGER_MS    60000  /* route kept after the end, for EXIT and acks */
 #define CTL_CONNECTING_MAX_MS  600000 /* never-attached sessions fail after this */
 #define CTL_HISTORY_KEEP_S     (30 * 86400)
-#define CTL_CONTROLLER_TTL_S   30 /* ph:controller:{CID} */
-#define CTL_CONTROLLER_REFRESH 5  /* housekeeping ticks between refreshes */
-#define CTL_MAINTENANCE_TICKS  60 /* history trim, stale sessions */
+#define CTL_CONTROLLER_TTL_S   30                    /* ph:controller:{CID} */
+#define CTL_CONTROLLER_REFRESH 5                     /* housekeeping ticks between refreshes */
+#define CTL_MAINTENANCE_TICKS  60                    /* history trim, stale sessions */
 #define CTL_TERMINATING_MAX_MS (24 * 3600 * 1000ULL) /* transcript never completed */
 #define CTL_TOKEN_USED_TTL_S   120
 #define CTL_RECV_BATCH         64 /* messages read per socket wake-up */
@@ -251,6 +251,18 @@ void ctl_cache_key (ctl_t *self, const char *key_z85, const char *identity);
 void ctl_cache_forget (ctl_t *self, const char *key_z85);
 
 /* ---- ctl_req.c --------------------------------------------------------- */
+
+/*  One op of an op-dispatched request (IamRequest, LogsRequest,
+ *  AlarmsRequest, TopicsRequest): its API name, what it acts on (the
+ *  module's own S_ON_* value) and its handler. */
+typedef struct {
+    const char *op;
+    int on;
+    ctl_api_fn *fn;
+} ctl_op_t;
+
+/*  The entry of ops (n of them) named op, or NULL. */
+const ctl_op_t *ctl_op_find (const ctl_op_t *ops, size_t n, const char *op);
 
 /*  A request context for msg; takes msg->env. Never NULL. */
 ctl_req_t *ctl_req_new (ctl_t *ctl, ctl_msg_t *msg);

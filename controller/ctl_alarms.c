@@ -477,27 +477,13 @@ typedef enum {
     S_ON_EACH,   /* every alarm_names entry, 1..CTL_ALARM_NAMES_MAX */
 } s_on_t;
 
-typedef struct {
-    const char *op;
-    s_on_t on;
-    ctl_api_fn *fn;
-} s_op_t;
-
-static const s_op_t s_ops[] = {
+static const ctl_op_t s_ops[] = {
     {"PutMetricAlarm", S_ON_CONFIG, s_put},
     {"DescribeAlarms", S_ON_ALL, ctl_alarms_describe},
     {"DescribeAlarmHistory", S_ON_ONE, ctl_alarms_history},
     {"SetAlarmState", S_ON_ONE, s_set_state},
     {"DeleteAlarms", S_ON_EACH, s_delete},
 };
-
-static const s_op_t *s_find_op (const char *op)
-{
-    for (size_t i = 0; i < sizeof s_ops / sizeof s_ops[0]; i++)
-        if (strcmp (s_ops[i].op, op) == 0)
-            return &s_ops[i];
-    return NULL;
-}
 
 /*  Checks name as an alarm name of op. Returns false after answering. */
 static bool s_name_ok (ctl_req_t **req_p, const char *op, const char *name)
@@ -512,7 +498,7 @@ static bool s_name_ok (ctl_req_t **req_p, const char *op, const char *name)
 }
 
 /*  Authorises action on alarm/NAME for every name the op names. */
-static bool s_authorize (ctl_req_t **req_p, const s_op_t *op)
+static bool s_authorize (ctl_req_t **req_p, const ctl_op_t *op)
 {
     const Porthole__V1__AlarmsRequest *r = (*req_p)->env->alarms;
     char action[CTL_ACTION_MAX], resource[CTL_ALARM_RESOURCE_MAX];
@@ -533,7 +519,7 @@ static bool s_authorize (ctl_req_t **req_p, const s_op_t *op)
 
 /*  The names the op acts on are there and valid. Returns false after
  *  answering. */
-static bool s_names_ok (ctl_req_t **req_p, const s_op_t *op)
+static bool s_names_ok (ctl_req_t **req_p, const ctl_op_t *op)
 {
     const Porthole__V1__AlarmsRequest *r = (*req_p)->env->alarms;
     if (op->on == S_ON_CONFIG && !r->alarm) {
@@ -563,7 +549,7 @@ static bool s_names_ok (ctl_req_t **req_p, const s_op_t *op)
 void ctl_alarms_request (ctl_req_t *req)
 {
     const Porthole__V1__AlarmsRequest *r = req->env->alarms;
-    const s_op_t *op = s_find_op (r->op);
+    const ctl_op_t *op = ctl_op_find (s_ops, sizeof s_ops / sizeof s_ops[0], r->op);
     if (!op) {
         ctl_req_fail (&req, CTL_E_INVALID_REQUEST,
                       "porthole: '%.64s' is not an alarms operation; is your porthole CLI the "

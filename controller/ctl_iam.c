@@ -468,13 +468,7 @@ static void s_untag_user (ctl_req_t *req)
 
 typedef enum { S_ON_ALL, S_ON_USER, S_ON_POLICY } s_on_t;
 
-typedef struct {
-    const char *op;
-    s_on_t on;
-    ctl_api_fn *fn;
-} s_op_t;
-
-static const s_op_t s_ops[] = {
+static const ctl_op_t s_ops[] = {
     {"CreateUser", S_ON_USER, s_create_user},
     {"DeleteUser", S_ON_USER, s_delete_user},
     {"ListUsers", S_ON_ALL, s_list_users},
@@ -491,18 +485,10 @@ static const s_op_t s_ops[] = {
     {"SimulatePrincipalPolicy", S_ON_USER, ctl_iam_simulate},
 };
 
-static const s_op_t *s_find_op (const char *op)
-{
-    for (size_t i = 0; i < sizeof s_ops / sizeof s_ops[0]; i++)
-        if (strcmp (s_ops[i].op, op) == 0)
-            return &s_ops[i];
-    return NULL;
-}
-
 void ctl_iam_request (ctl_req_t *req)
 {
     const Porthole__V1__IamRequest *r = req->env->iam;
-    const s_op_t *op = s_find_op (r->op);
+    const ctl_op_t *op = ctl_op_find (s_ops, sizeof s_ops / sizeof s_ops[0], r->op);
     if (!op) {
         ctl_req_fail (&req, CTL_E_INVALID_REQUEST,
                       "porthole: '%.64s' is not an IAM operation; is your porthole CLI the same "

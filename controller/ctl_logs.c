@@ -257,38 +257,32 @@ static void s_describe_streams (ctl_req_t *req)
 
 /* ---- dispatch -------------------------------------------------------------- */
 
-typedef struct {
-    const char *op;
-    bool on_group; /* needs log_group_name; the resource is loggroup/G */
-    ctl_api_fn *fn;
-} s_op_t;
+/*  What an op acts on: every op but these needs log_group_name and its
+ *  resource is loggroup/G. */
+typedef enum {
+    S_ON_GROUP,        /* loggroup/G, G required */
+    S_ON_ALL,          /* "*" */
+    S_ON_GROUP_OR_ALL, /* loggroup/G when G is given, else "*" */
+} s_on_t;
 
-static const s_op_t s_ops[] = {
-    {"CreateLogGroup", true, s_create},
-    {"DeleteLogGroup", true, s_delete},
-    {"DescribeLogGroups", false, s_describe_groups},
-    {"PutRetentionPolicy", true, s_put_retention},
-    {"DescribeLogStreams", true, s_describe_streams},
-    {"GetLogEvents", true, ctl_logs_get_events},
-    {"FilterLogEvents", true, ctl_logs_filter_events},
-    {"PutMetricFilter", true, ctl_logs_put_metric_filter},
-    {"DescribeMetricFilters", false, ctl_logs_describe_metric_filters},
-    {"DeleteMetricFilter", true, ctl_logs_delete_metric_filter},
-    {"TestMetricFilter", false, ctl_logs_test_metric_filter},
+static const ctl_op_t s_ops[] = {
+    {"CreateLogGroup", S_ON_GROUP, s_create},
+    {"DeleteLogGroup", S_ON_GROUP, s_delete},
+    {"DescribeLogGroups", S_ON_ALL, s_describe_groups},
+    {"PutRetentionPolicy", S_ON_GROUP, s_put_retention},
+    {"DescribeLogStreams", S_ON_GROUP, s_describe_streams},
+    {"GetLogEvents", S_ON_GROUP, ctl_logs_get_events},
+    {"FilterLogEvents", S_ON_GROUP, ctl_logs_filter_events},
+    {"PutMetricFilter", S_ON_GROUP, ctl_logs_put_metric_filter},
+    {"DescribeMetricFilters", S_ON_GROUP_OR_ALL, ctl_logs_describe_metric_filters},
+    {"DeleteMetricFilter", S_ON_GROUP, ctl_logs_delete_metric_filter},
+    {"TestMetricFilter", S_ON_ALL, ctl_logs_test_metric_filter},
 };
-
-static const s_op_t *s_find_op (const char *op)
-{
-    for (size_t i = 0; i < sizeof s_ops / sizeof s_ops[0]; i++)
-        if (strcmp (s_ops[i].op, op) == 0)
-            return &s_ops[i];
-    return NULL;
-}
 
 void ctl_logs_request (ctl_req_t *req)
 {
     const Porthole__V1__LogsRequest *r = req->env->logs;
-    const s_op_t *op = s_find_op (r->op);
+    const ctl_op_t *op = ctl_op_find (s_ops, sizeof s_ops / sizeof s_ops[0], r->op);
     if (!op) {
         ctl_req_fail (&req, CTL_E_INVALID_REQUEST,
                       "porthole: '%.64s' is not a logs operation; is your porthole CLI the same "
@@ -296,8 +290,8 @@ void ctl_logs_request (ctl_req_t *req)
                       r->op);
         return;
     }
-    bool named = op->on_group || (op->fn == ctl_logs_describe_metric_filters && r->log_group_name &&
-                                  *r->log_group_name);
+    bool named = op->on == S_ON_GROUP ||
+                 (op->on == S_ON_GROUP_OR_ALL && r->log_group_name && *r->log_group_name);
     if (named && !ctl_logs_name_valid (r->log_group_name)) {
         ctl_req_fail (&req, CTL_E_INVALID_REQUEST,
                       "porthole: %s needs a log group name of 1..%d characters A-Z a-z 0-9 _ . "

@@ -184,3 +184,11 @@ void ctl_log_reply (ph_redis_t *redis, ph_reply_t *reply, void *arg)
     else if (ph_reply_is_error (reply))
         ph_error ("redis: %s: %s", what ? what : "write", ph_reply_str (reply));
 }
+
+const ctl_op_t *ctl_op_find (const ctl_op_t *ops, size_t n, const char *op)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp (ops[i].op, op) == 0)
+            return &ops[i];
+    return NULL;
+}

@@ -460,13 +460,7 @@ typedef enum {
     S_ON_SUBSCRIPTION, /* the topic of subscription_id (looked up first) */
 } s_on_t;
 
-typedef struct {
-    const char *op;
-    s_on_t on;
-    ctl_api_fn *fn;
-} s_op_t;
-
-static const s_op_t s_ops[] = {
+static const ctl_op_t s_ops[] = {
     {"CreateTopic", S_ON_TOPIC, s_create},
     {"DeleteTopic", S_ON_TOPIC, s_delete},
     {"ListTopics", S_ON_ALL, s_list},
@@ -476,14 +470,6 @@ static const s_op_t s_ops[] = {
     {"Publish", S_ON_TOPIC, s_publish},
     {"Watch", S_ON_TOPIC, s_watch},
 };
-
-static const s_op_t *s_find_op (const char *op)
-{
-    for (size_t i = 0; i < sizeof s_ops / sizeof s_ops[0]; i++)
-        if (strcmp (s_ops[i].op, op) == 0)
-            return &s_ops[i];
-    return NULL;
-}
 
 /*  "sub-" and 16 lowercase hex digits. */
 static bool s_subscription_id_valid (const char *id)
@@ -495,7 +481,7 @@ static bool s_subscription_id_valid (const char *id)
 void ctl_topics_request (ctl_req_t *req)
 {
     const Porthole__V1__TopicsRequest *r = req->env->topics;
-    const s_op_t *op = s_find_op (r->op);
+    const ctl_op_t *op = ctl_op_find (s_ops, sizeof s_ops / sizeof s_ops[0], r->op);
     if (!op) {
         ctl_req_fail (&req, CTL_E_INVALID_REQUEST,
                       "porthole: '%.64s' is not a topics operation; is your porthole CLI the "
