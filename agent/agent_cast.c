@@ -15,6 +15,13 @@
  *  the PTY still round-trips byte-exact; a byte that is invalid even then
  *  is written as U+FFFD. A long output chunk or line is split into several
  *  events so that none is over PH_SHIP_EVENT_MAX bytes.
+ *
+ *  This is on the path of every byte a session prints (bulk output runs at
+ *  tens of MB/s), so the encoders scan for the next byte that needs work
+ *  with a table and copy the plain run before it in one go; only escapes,
+ *  multi-byte characters and bad bytes are handled one at a time. Lines
+ *  complete within one read go out without being copied, and a read is
+ *  copied only to join it to a carried incomplete character.
  */
 #include "agent_log.h"
 #include "ph_errors.h"
@@ -30,11 +37,19 @@
 #define PH_CAST_PREFIX_MAX 64   /* `[123456.123456, "o", "` and `"]` */
 #define PH_CAST_ESC_MAX    6    /* \u00XX */
 #define PH_CAST_CMD_MAX    4096 /* bytes of the command line kept in events */
+#define PH_CAST_BUF_MIN    256  /* first allocation of a growable buffer */
+
+/*  A growable byte buffer, grown geometrically: the hot path appends whole
+ *  runs of bytes, never one character per call. */
+typedef struct {
+    uint8_t *data;
+    size_t len, cap;
+} s_buf_t;
 
 typedef struct {
     uint8_t carry[PH_CAST_CARRY_MAX];
     size_t carry_len;
-    zchunk_t *line; /* the text line under way */
+    s_buf_t line; /* the text line under way */
 } s_channel_t;
 
 struct _ph_cast_t {
@@ -43,9 +58,58 @@ struct _ph_cast_t {
     uint64_t start_ms; /* monotonic */
     char *command;     /* JSON-escaped, commands only */
     s_channel_t out, err, in;
+    s_buf_t event;  /* the event being encoded */
+    s_buf_t joined; /* a carried tail joined to the next read */
 };
 
 static const uint8_t s_replacement[] = {0xEF, 0xBF, 0xBD};
+
+/*  Byte classes for the scanners below: what goes into a JSON string as it
+ *  is (printable ASCII but '"' and '\'), what needs an escape (the other
+ *  ASCII bytes), and what starts (or is not) a multi-byte character. */
+enum { S_VERBATIM = 0, S_ESCAPE = 1, S_HIGH = 2 };
+
+static const uint8_t s_json_class[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+};
+
+/* ---- buffers -------------------------------------------------------------- */
+
+static bool s_buf_reserve (s_buf_t *b, size_t more)
+{
+    if (b->len + more <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : PH_CAST_BUF_MIN;
+    while (cap < b->len + more)
+        cap *= 2;
+    uint8_t *data = realloc (b->data, cap);
+    if (!data)
+        return false;
+    b->data = data;
+    b->cap = cap;
+    return true;
+}
+
+static void s_buf_add (s_buf_t *b, const void *p, size_t len)
+{
+    if (len && s_buf_reserve (b, len)) {
+        memcpy (b->data + b->len, p, len);
+        b->len += len;
+    }
+}
+
+static void s_buf_free (s_buf_t *b)
+{
+    free (b->data);
+    *b = (s_buf_t){NULL, 0, 0};
+}
 
 /* ---- UTF-8 and JSON ------------------------------------------------------ */
 
@@ -62,6 +126,32 @@ static size_t s_seq_len (uint8_t c)
     if (c >= 0xF0 && c <= 0xF4)
         return 4;
     return 0;
+}
+
+/*  The length of the valid multi-byte character at p (len bytes
+ *  available), or 0 when there is none: a bad lead byte, a bad or missing
+ *  continuation byte, an overlong form, a surrogate or a code point over
+ *  U+10FFFF (RFC 3629; the same rules as ph_utf8_valid). */
+static size_t s_utf8_char (const uint8_t *p, size_t len)
+{
+    size_t n = s_seq_len (p[0]);
+    if (n < 2 || n > len)
+        return 0;
+    uint8_t lo = 0x80, hi = 0xBF; /* the range of the second byte */
+    if (p[0] == 0xE0)
+        lo = 0xA0; /* overlong */
+    else if (p[0] == 0xED)
+        hi = 0x9F; /* surrogates */
+    else if (p[0] == 0xF0)
+        lo = 0x90; /* overlong */
+    else if (p[0] == 0xF4)
+        hi = 0x8F; /* over U+10FFFF */
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+    return n;
 }
 
 size_t ph_cast_utf8_complete (const uint8_t *p, size_t len)
@@ -82,7 +172,7 @@ size_t ph_cast_utf8_complete (const uint8_t *p, size_t len)
                 probe[1] = 0xA0;
             if (back == 1 && c == 0xF0)
                 probe[1] = 0x90;
-            if (ph_utf8_valid ((const char *)probe, need))
+            if (s_utf8_char (probe, need) == need)
                 return len - back;
         }
         break;
@@ -90,62 +180,90 @@ size_t ph_cast_utf8_complete (const uint8_t *p, size_t len)
     return len;
 }
 
-/*  Appends the escape of one character (len bytes at p, 1..4) to buf. */
-static void s_escape_char (zchunk_t *buf, const uint8_t *p, size_t len)
+/*  The length of the longest prefix of p (len bytes, at most max of them)
+ *  that a JSON string holds as it is: verbatim ASCII and whole valid
+ *  multi-byte characters. Never ends inside a character. */
+static size_t s_json_span (const uint8_t *p, size_t len, size_t max)
+{
+    size_t end = len < max ? len : max, i = 0;
+    while (i < end) {
+        uint8_t cls = s_json_class[p[i]];
+        if (cls == S_VERBATIM) {
+            i++;
+            continue;
+        }
+        size_t n = cls == S_HIGH ? s_utf8_char (p + i, end - i) : 0;
+        if (n == 0)
+            break;
+        i += n;
+    }
+    return i;
+}
+
+/*  Appends the JSON form of what starts at p that s_json_span did not
+ *  take: an ASCII byte that needs an escape, a whole character (when it
+ *  only missed the span's limit), or U+FFFD for a byte that does not start
+ *  a valid character. Returns the number of input bytes it used. */
+static size_t s_json_special (s_buf_t *buf, const uint8_t *p, size_t len)
 {
     char esc[PH_CAST_ESC_MAX + 1];
-    if (len > 1) {
-        zchunk_extend (buf, p, len);
-        return;
+    if (s_json_class[*p] == S_HIGH) {
+        size_t n = s_utf8_char (p, len);
+        if (n)
+            s_buf_add (buf, p, n);
+        else
+            s_buf_add (buf, s_replacement, sizeof s_replacement);
+        return n ? n : 1;
     }
     switch (*p) {
     case '"':
-        zchunk_extend (buf, "\\\"", 2);
-        return;
+        s_buf_add (buf, "\\\"", 2);
+        break;
     case '\\':
-        zchunk_extend (buf, "\\\\", 2);
-        return;
+        s_buf_add (buf, "\\\\", 2);
+        break;
     case '\n':
-        zchunk_extend (buf, "\\n", 2);
-        return;
+        s_buf_add (buf, "\\n", 2);
+        break;
     case '\r':
-        zchunk_extend (buf, "\\r", 2);
-        return;
+        s_buf_add (buf, "\\r", 2);
+        break;
     case '\t':
-        zchunk_extend (buf, "\\t", 2);
-        return;
-    default:
-        if (*p < 0x20 || *p == 0x7F) {
-            snprintf (esc, sizeof esc, "\\u%04x", *p);
-            zchunk_extend (buf, esc, PH_CAST_ESC_MAX);
-        } else
-            zchunk_extend (buf, p, 1);
+        s_buf_add (buf, "\\t", 2);
+        break;
+    default: /* other control characters and DEL */
+        snprintf (esc, sizeof esc, "\\u%04x", *p);
+        s_buf_add (buf, esc, PH_CAST_ESC_MAX);
     }
+    return 1;
 }
 
-/*  The length of the valid character at p (of len bytes), or 0 when the
- *  byte at p is not the start of a valid character. */
-static size_t s_char_len (const uint8_t *p, size_t len)
+/*  Appends the escape of p[0..len) to buf, the event's size bounded by
+ *  limit: stops once buf->len reaches it (an escape or a character may go
+ *  past it by at most PH_CAST_ESC_MAX bytes). Returns the bytes used. */
+static size_t s_json_escape_upto (s_buf_t *buf, const uint8_t *p, size_t len, size_t limit)
 {
-    size_t n = s_seq_len (*p);
-    if (n == 0 || n > len)
-        return 0;
-    return n == 1 || ph_utf8_valid ((const char *)p, n) ? n : 0;
+    size_t i = 0;
+    while (i < len && buf->len < limit) {
+        size_t n = s_json_span (p + i, len - i, limit - buf->len);
+        if (n) {
+            s_buf_add (buf, p + i, n);
+            i += n;
+        } else
+            i += s_json_special (buf, p + i, len - i);
+    }
+    return i;
 }
 
 int ph_cast_json_escape (zchunk_t *buf, const uint8_t *p, size_t len)
 {
-    for (size_t i = 0; i < len;) {
-        size_t n = s_char_len (p + i, len - i);
-        if (n == 0) {
-            zchunk_extend (buf, s_replacement, sizeof s_replacement);
-            i++;
-        } else {
-            s_escape_char (buf, p + i, n);
-            i += n;
-        }
-    }
-    return 0;
+    s_buf_t out = {NULL, 0, 0};
+    s_json_escape_upto (&out, p, len, SIZE_MAX);
+    int rc = len && !out.data ? PH_ENOMEM : 0;
+    if (out.len)
+        zchunk_extend (buf, out.data, out.len);
+    s_buf_free (&out);
+    return rc;
 }
 
 /* ---- events -------------------------------------------------------------- */
@@ -159,98 +277,120 @@ static double s_elapsed (const ph_cast_t *self)
  *  PH_SHIP_EVENT_MAX bytes, or one {"key": "<escaped>"} for commands. */
 static void s_emit_json (ph_cast_t *self, const char *code, const uint8_t *p, size_t len)
 {
-    zchunk_t *buf = zchunk_new (NULL, PH_SHIP_EVENT_MAX + PH_CAST_PREFIX_MAX);
-    if (!buf)
-        return;
+    s_buf_t *buf = &self->event;
     size_t i = 0;
     while (i < len) {
         char head[PH_CAST_PREFIX_MAX];
+        int n;
         if (self->interactive)
-            snprintf (head, sizeof head, "[%.6f, \"%s\", \"", s_elapsed (self), code);
+            n = snprintf (head, sizeof head, "[%.6f, \"%s\", \"", s_elapsed (self), code);
         else
-            snprintf (head, sizeof head, "{\"%s\": \"", code);
-        zchunk_set (buf, head, strlen (head));
-        while (i < len && zchunk_size (buf) < PH_SHIP_EVENT_MAX - PH_CAST_PREFIX_MAX) {
-            size_t n = s_char_len (p + i, len - i);
-            if (n == 0) {
-                zchunk_extend (buf, s_replacement, sizeof s_replacement);
-                n = 1;
-            } else
-                s_escape_char (buf, p + i, n);
-            i += n;
-        }
-        zchunk_extend (buf, self->interactive ? "\"]" : "\"}", 2);
-        ph_ship_append (self->t, PH_SHIP_CAST, (const char *)zchunk_data (buf), zchunk_size (buf));
+            n = snprintf (head, sizeof head, "{\"%s\": \"", code);
+        buf->len = 0;
+        s_buf_add (buf, head, (size_t)n);
+        i += s_json_escape_upto (buf, p + i, len - i, PH_SHIP_EVENT_MAX - PH_CAST_PREFIX_MAX);
+        s_buf_add (buf, self->interactive ? "\"]" : "\"}", 2);
+        if (buf->data)
+            ph_ship_append (self->t, PH_SHIP_CAST, (const char *)buf->data, buf->len);
     }
-    zchunk_destroy (&buf);
 }
 
-/*  Sends the text line under way (without its line end) as one or more
- *  events of valid UTF-8. */
-static void s_flush_line (ph_cast_t *self, s_channel_t *ch)
+/*  The length of the longest prefix of p (len bytes, at most max) that a
+ *  text event holds as it is: ASCII but NUL, and whole valid characters. */
+static size_t s_text_span (const uint8_t *p, size_t len, size_t max)
 {
-    size_t len = zchunk_size (ch->line);
-    const uint8_t *p = zchunk_data (ch->line);
+    size_t end = len < max ? len : max, i = 0;
+    while (i < end) {
+        if (p[i] && p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n = p[i] ? s_utf8_char (p + i, end - i) : 0;
+        if (n == 0)
+            break;
+        i += n;
+    }
+    return i;
+}
+
+/*  Sends one text line (without its line end) as one or more events of
+ *  valid UTF-8: NUL and bytes that start no valid character become
+ *  U+FFFD. */
+static void s_emit_line (ph_cast_t *self, const uint8_t *p, size_t len)
+{
+    s_buf_t *text = &self->event;
     if (len && p[len - 1] == '\r')
         len--;
-    zchunk_t *text = zchunk_new (NULL, len + 16);
-    if (!text)
-        return;
+    text->len = 0;
     for (size_t i = 0; i < len;) {
-        size_t n = s_char_len (p + i, len - i);
-        if (zchunk_size (text) + 4 > PH_SHIP_EVENT_MAX) {
-            ph_ship_append (self->t, PH_SHIP_TEXT, (const char *)zchunk_data (text),
-                            zchunk_size (text));
-            zchunk_set (text, "", 0);
+        if (text->len + PH_CAST_CARRY_MAX > PH_SHIP_EVENT_MAX) {
+            ph_ship_append (self->t, PH_SHIP_TEXT, (const char *)text->data, text->len);
+            text->len = 0;
         }
-        if (n == 0 || (n == 1 && p[i] == 0))
-            zchunk_extend (text, s_replacement, sizeof s_replacement);
+        size_t room = PH_SHIP_EVENT_MAX - PH_CAST_CARRY_MAX - text->len;
+        size_t n = s_text_span (p + i, len - i, room);
+        if (n == 0) /* NUL, a bad byte, or a character at the very end of room */
+            n = p[i] == 0 ? 0 : p[i] < 0x80 ? 1 : s_utf8_char (p + i, len - i);
+        if (n)
+            s_buf_add (text, p + i, n);
         else
-            zchunk_extend (text, p + i, n);
+            s_buf_add (text, s_replacement, sizeof s_replacement);
         i += n ? n : 1;
     }
-    ph_ship_append (self->t, PH_SHIP_TEXT, (const char *)zchunk_data (text), zchunk_size (text));
-    zchunk_destroy (&text);
-    zchunk_set (ch->line, "", 0);
+    ph_ship_append (self->t, PH_SHIP_TEXT, text->data ? (const char *)text->data : "", text->len);
 }
 
+/*  Cuts p into text lines: a line complete in p goes out from p itself,
+ *  the start of one waits in ch->line for its end. */
 static void s_add_lines (ph_cast_t *self, s_channel_t *ch, const uint8_t *p, size_t len)
 {
     for (size_t i = 0; i < len;) {
         const uint8_t *nl = memchr (p + i, '\n', len - i);
         size_t n = nl ? (size_t)(nl - (p + i)) : len - i;
-        zchunk_extend (ch->line, p + i, n);
+        if (nl && ch->line.len == 0) {
+            s_emit_line (self, p + i, n);
+            i += n + 1;
+            continue;
+        }
+        s_buf_add (&ch->line, p + i, n);
         i += n;
         if (nl) {
-            s_flush_line (self, ch);
+            s_emit_line (self, ch->line.data, ch->line.len);
+            ch->line.len = 0;
             i++;
-        } else if (zchunk_size (ch->line) > PH_SHIP_EVENT_MAX) {
-            s_flush_line (self, ch); /* a very long line: split it */
+        } else if (ch->line.len > PH_SHIP_EVENT_MAX) {
+            s_emit_line (self, ch->line.data, ch->line.len); /* a very long line: split it */
+            ch->line.len = 0;
         }
     }
 }
 
 /*  Takes len bytes of ch: what ends in a complete character becomes
- *  events now, an incomplete tail is carried. */
+ *  events now, an incomplete tail is carried. Only a read that follows a
+ *  carried tail is copied (to join the two). */
 static void s_take (ph_cast_t *self, s_channel_t *ch, const char *code, bool lines,
                     const uint8_t *data, size_t len, bool final)
 {
-    size_t total = ch->carry_len + len;
-    uint8_t *buf = malloc (total ? total : 1);
-    if (!buf)
-        return;
-    memcpy (buf, ch->carry, ch->carry_len);
-    if (len)
-        memcpy (buf + ch->carry_len, data, len);
+    const uint8_t *buf = data;
+    size_t total = len;
+    if (ch->carry_len) {
+        self->joined.len = 0;
+        s_buf_add (&self->joined, ch->carry, ch->carry_len);
+        s_buf_add (&self->joined, data, len);
+        if (self->joined.len != ch->carry_len + len)
+            return; /* out of memory */
+        buf = self->joined.data;
+        total = self->joined.len;
+    }
     size_t use = final ? total : ph_cast_utf8_complete (buf, total);
     ch->carry_len = total - use;
-    memcpy (ch->carry, buf + use, ch->carry_len);
     if (use) {
         s_emit_json (self, code, buf, use);
         if (lines)
             s_add_lines (self, ch, buf, use);
     }
-    free (buf);
+    if (ch->carry_len)
+        memmove (ch->carry, buf + use, ch->carry_len);
 }
 
 /* ---- the recorder -------------------------------------------------------- */
@@ -289,11 +429,6 @@ ph_cast_t *ph_cast_new (ph_transcript_t *t, bool interactive, unsigned cols, uns
     self->interactive = interactive;
     self->log_input = log_input;
     self->start_ms = ph_mono_ms ();
-    self->out.line = zchunk_new (NULL, 256);
-    self->err.line = zchunk_new (NULL, 256);
-    self->in.line = zchunk_new (NULL, 16);
-    if (!self->out.line || !self->err.line || !self->in.line)
-        goto out_free;
     if (interactive) {
         s_header (self, cols, rows);
         return self;
@@ -319,9 +454,11 @@ void ph_cast_destroy (ph_cast_t **self_p)
     if (!self_p || !*self_p)
         return;
     ph_cast_t *self = *self_p;
-    zchunk_destroy (&self->out.line);
-    zchunk_destroy (&self->err.line);
-    zchunk_destroy (&self->in.line);
+    s_buf_free (&self->out.line);
+    s_buf_free (&self->err.line);
+    s_buf_free (&self->in.line);
+    s_buf_free (&self->event);
+    s_buf_free (&self->joined);
     free (self->command);
     free (self);
     *self_p = NULL;
@@ -365,10 +502,10 @@ void ph_cast_end (ph_cast_t *self, int exit_code)
         s_take (self, &self->out, "stdout", true, NULL, 0, true);
         s_take (self, &self->err, "stderr", true, NULL, 0, true);
     }
-    if (zchunk_size (self->out.line))
-        s_flush_line (self, &self->out);
-    if (zchunk_size (self->err.line))
-        s_flush_line (self, &self->err);
+    if (self->out.line.len)
+        s_emit_line (self, self->out.line.data, self->out.line.len);
+    if (self->err.line.len)
+        s_emit_line (self, self->err.line.data, self->err.line.len);
     if (!self->interactive)
         s_command_event (self, exit_code, true);
     self->ended = true;
