@@ -14,10 +14,26 @@
 #define ZMQ_ZAP_ENFORCE_DOMAIN 93
 #endif
 
-/*  Dead-peer detection: ZMTP heartbeats close a connection that has been
- *  silent this long, so that DEALERs reconnect promptly. */
+/*  Dead-peer detection on clients (DEALERs: agent, CLI, logshipper
+ *  clients): ZMTP heartbeats close a connection to a server that has been
+ *  silent this long, so that they reconnect promptly. Each client has one
+ *  or two connections, so the timers cost nothing there. */
 #define PH_ZMTP_HEARTBEAT_MS 2000
 #define PH_ZMTP_TIMEOUT_MS   6000
+
+/*  Servers (ROUTERs) get no ZMTP heartbeats: libzmq 4.3.4 cancels a timer
+ *  with a linear scan of all timers (poller_base_t::cancel_timer), and a
+ *  heartbeat arms and cancels one per connection every interval, so with
+ *  N connections the I/O thread does O(N^2) work (at 10,000 agents it was
+ *  saturated, bench/RESULTS.md). Servers find dead peers at the
+ *  application level instead (agents: 3 missed Heartbeats; clients: stream
+ *  keepalives), and the kernel's TCP keepalive reaps connections whose
+ *  peer vanished without a FIN: probes after 60 s idle, every 10 s, 3
+ *  unanswered = closed (about 90 s). The clients' PINGs are still
+ *  answered, which needs no timer on the server side. */
+#define PH_TCP_KEEPALIVE_IDLE_S  60
+#define PH_TCP_KEEPALIVE_INTVL_S 10
+#define PH_TCP_KEEPALIVE_CNT     3
 
 int ph_keys_generate (ph_keypair_t *kp)
 {
@@ -61,8 +77,6 @@ int ph_keys_load (const char *path, ph_keypair_t *kp)
 static void s_common_options (zsock_t *sock)
 {
     zsock_set_maxmsgsize (sock, PH_MSG_MAX);
-    zsock_set_heartbeat_ivl (sock, PH_ZMTP_HEARTBEAT_MS);
-    zsock_set_heartbeat_timeout (sock, PH_ZMTP_TIMEOUT_MS);
     zsock_set_linger (sock, 0);
 }
 
@@ -70,6 +84,11 @@ int ph_keys_setup_server (zsock_t *sock, const ph_keypair_t *kp, const char *zap
 {
     int enforce = 1;
     s_common_options (sock);
+    zsock_set_heartbeat_ivl (sock, 0);
+    zsock_set_tcp_keepalive (sock, 1);
+    zsock_set_tcp_keepalive_idle (sock, PH_TCP_KEEPALIVE_IDLE_S);
+    zsock_set_tcp_keepalive_intvl (sock, PH_TCP_KEEPALIVE_INTVL_S);
+    zsock_set_tcp_keepalive_cnt (sock, PH_TCP_KEEPALIVE_CNT);
     zsock_set_curve_server (sock, 1);
     zsock_set_curve_publickey (sock, kp->public_z85);
     zsock_set_curve_secretkey (sock, kp->secret_z85);
@@ -84,6 +103,8 @@ int ph_keys_setup_client (zsock_t *sock, const ph_keypair_t *kp, const char *ser
     if (!ph_keys_z85_valid (server_z85))
         return PH_EINVAL;
     s_common_options (sock);
+    zsock_set_heartbeat_ivl (sock, PH_ZMTP_HEARTBEAT_MS);
+    zsock_set_heartbeat_timeout (sock, PH_ZMTP_TIMEOUT_MS);
     zsock_set_curve_serverkey (sock, server_z85);
     zsock_set_curve_publickey (sock, kp->public_z85);
     zsock_set_curve_secretkey (sock, kp->secret_z85);
