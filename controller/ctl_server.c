@@ -18,8 +18,14 @@
 #include "ph_daemon.h"
 #include "ph_version.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#define CTL_TRIM_TICKS     10                 /* at most one malloc_trim per 10 ticks */
+#define CTL_TRIM_SLACK_MIN (16 * 1024 * 1024) /* resident but free: worth returning */
+#define CTL_TRIM_SLACK_DIV 4                  /* ... and over a quarter of what is in use */
 
 typedef struct {
     ctl_port_t port;
@@ -343,6 +349,48 @@ static int s_on_clients (zloop_t *loop, zsock_t *sock, void *arg)
 
 /* ---- housekeeping ----------------------------------------------------- */
 
+/*  Resident bytes of this process (/proc/self/statm), 0 if unknown. */
+static size_t s_resident_bytes (void)
+{
+    unsigned long pages = 0, resident = 0;
+    FILE *f = fopen ("/proc/self/statm", "r");
+    if (!f)
+        return 0;
+    if (fscanf (f, "%lu %lu", &pages, &resident) != 2)
+        resident = 0;
+    fclose (f);
+    return (size_t)resident * (size_t)sysconf (_SC_PAGESIZE);
+}
+
+/*  glibc keeps what is freed for reuse, and libzmq allocates ~100 KiB per
+ *  connection (pipes, encoder, decoder) in its I/O thread's arena: after
+ *  agents leave, or a burst of connections and failed handshakes, the
+ *  controller kept hundreds of MB it no longer used (272 MB after three
+ *  cycles of 3,000 agents; 15 MB with malloc_trim, bench/RESULTS.md).
+ *  Every CTL_TRIM_TICKS ticks this compares what is resident with what
+ *  malloc has in use (mallinfo2 sums every arena) and, when much of it is
+ *  free, returns it to the kernel with malloc_trim(0). Nothing to remember
+ *  between ticks: once trimmed, resident memory is close to what is in use
+ *  and the next check does nothing. Both walk the free lists with each
+ *  arena locked (measured with 10,000 agents: mallinfo2 0.1-2 ms; a trim
+ *  that returned 380 MB, 21 ms), at most once every 10 s. */
+static void s_trim_memory (ctl_t *ctl)
+{
+    if (ctl->hk_ticks % CTL_TRIM_TICKS)
+        return;
+    size_t resident = s_resident_bytes ();
+    struct mallinfo2 mi = mallinfo2 ();
+    size_t in_use = mi.uordblks + mi.hblkhd;
+    if (in_use == 0) /* not glibc's malloc (ASan): nothing to learn, nothing to trim */
+        return;
+    if (resident <= in_use || resident - in_use < CTL_TRIM_SLACK_MIN ||
+        resident - in_use < in_use / CTL_TRIM_SLACK_DIV)
+        return;
+    malloc_trim (0);
+    ph_info ("returned freed memory to the system: resident %zu -> %zu MB (%zu MB in use)",
+             resident >> 20, s_resident_bytes () >> 20, in_use >> 20);
+}
+
 static int s_on_housekeeping (zloop_t *loop, int timer_id, void *arg)
 {
     (void)loop;
@@ -364,6 +412,7 @@ static int s_on_housekeeping (zloop_t *loop, int timer_id, void *arg)
     }
     ctl_audit_tick (ctl);
     ctl_logkeys_tick (ctl);
+    s_trim_memory (ctl);
     return 0;
 }
 

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
 /*  No KEYS (ph:logshippers names the records). Returns {{endpoint, key,
  *  ...}, {log_group, streaming, encryption, log_input}}; records that
  *  expired are dropped from the set. */
