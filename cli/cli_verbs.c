@@ -12,14 +12,16 @@
 #include <string.h>
 #include <strings.h>
 
-#define CLI_REG_LIMIT_DEFAULT "1"
-#define CLI_REG_LIMIT_MAX     1000
-#define CLI_EXPIRES_DEFAULT   "24h"
-#define CLI_EXPIRES_MIN_S     60
-#define CLI_EXPIRES_MAX_S     (30 * 86400)
-#define CLI_DESCRIPTION_MAX   256
-#define CLI_MAX_RESULTS_MAX   200
-#define CLI_SESSION_HEX       17
+#define CLI_REG_LIMIT_DEFAULT   "1"
+#define CLI_REG_LIMIT_MAX       1000
+#define CLI_EXPIRES_DEFAULT     "24h"
+#define CLI_EXPIRES_MIN_S       60
+#define CLI_EXPIRES_MAX_S       (30 * 86400)
+#define CLI_DESCRIPTION_MAX     256
+#define CLI_MAX_RESULTS_MAX     200
+#define CLI_INSTANCES_PAGE_MAX  1000   /* the controller's largest DescribeInstances page */
+#define CLI_INSTANCES_PAGES_MAX 100000 /* pages of one listing: a guard against loops */
+#define CLI_SESSION_HEX         17
 
 int cli_connect (const cli_ctx_t *ctx, cli_conn_t **conn, cli_creds_t *creds)
 {
@@ -173,15 +175,6 @@ static json_t *s_instance_json (const Porthole__V1__InstanceInfo *i)
         cli_json_time (i->registration_ms), "ActivationId", cli_json_str (i->activation_id));
 }
 
-static json_t *s_instances_json (const ph_env_t *reply)
-{
-    const Porthole__V1__DescribeInstancesReply *r = reply->describe_instances_reply;
-    json_t *list = json_array ();
-    for (size_t i = 0; i < r->n_instances; i++)
-        json_array_append_new (list, s_instance_json (r->instances[i]));
-    return json_pack ("{s:o}", "InstanceInformationList", list);
-}
-
 static const cli_col_t s_instance_cols[] = {{"InstanceId", "InstanceId"},
                                             {"PingStatus", "PingStatus"},
                                             {"ComputerName", "ComputerName"},
@@ -202,27 +195,107 @@ static const char *const s_instance_text[] = {"InstanceId",
                                               "RegistrationDate",
                                               "ActivationId",
                                               NULL};
+/*  Every page fetched: one list. One page: with its NextToken. */
 static const cli_view_t s_instance_view = {"InstanceInformationList", s_instance_cols,
                                            s_instance_text, NULL};
+static const cli_view_t s_instance_page_view = {"InstanceInformationList", s_instance_cols,
+                                                s_instance_text, "NextToken"};
+
+/*  Parses the options of describe-instance-information into req (the
+ *  first request). *all: fetch every page, as aws does unless it is given
+ *  --max-results, --next-token or --no-paginate; it then asks for the
+ *  largest pages. Returns an exit code. */
+static int s_instances_options (const cli_ctx_t *ctx, const cli_args_t *args,
+                                Porthole__V1__DescribeInstancesRequest *req, cli_filters_t *filters,
+                                bool *all)
+{
+    const char *max = cli_args_get (args, "max-results");
+    const char *token = cli_args_get (args, "next-token");
+    uint64_t n = 0;
+    char err[512];
+    if (max && ph_parse_uint (max, 1, CLI_INSTANCES_PAGE_MAX, &n) != 0)
+        return cli_usage_error (ctx->verb, "--max-results '%s' is not a number in 1..%d", max,
+                                CLI_INSTANCES_PAGE_MAX);
+    if (token && !*token)
+        return cli_usage_error (ctx->verb, "--next-token needs the NextToken that an earlier "
+                                           "page printed");
+    if (cli_filters_parse (filters, args, NULL, err, sizeof err) != 0)
+        return cli_usage_error (ctx->verb, "--filters: %s", err);
+    *all = !max && !token && !cli_args_has (args, "no-paginate");
+    req->max_results = *all ? CLI_INSTANCES_PAGE_MAX : (uint32_t)n;
+    req->next_token = (char *)(token ? token : "");
+    req->n_filters = filters->count;
+    req->filters = filters->items;
+    return PH_EXIT_OK;
+}
+
+/*  Sends req and, when all is set, the requests for the following pages
+ *  until a reply has no next_token; appends the instances to list. *next
+ *  gets the last reply's next_token (heap; NULL on the last page). Returns
+ *  an exit code. Blocks up to ctx->timeout_s per page. */
+static int s_fetch_instances (cli_ctx_t *ctx, cli_conn_t *conn,
+                              Porthole__V1__DescribeInstancesRequest *req, bool all, json_t *list,
+                              char **next)
+{
+    ph_env_t env = PH_ENV_INIT;
+    env.body_case = PORTHOLE__V1__ENVELOPE__BODY_DESCRIBE_INSTANCES;
+    env.describe_instances = req;
+    char *token = NULL;
+    int rc = PH_EXIT_OK;
+    for (size_t pages = 0; rc == PH_EXIT_OK; pages++) {
+        ph_env_t *reply = NULL;
+        rc = cli_conn_call (ctx, conn, &env, PORTHOLE__V1__ENVELOPE__BODY_DESCRIBE_INSTANCES_REPLY,
+                            &reply);
+        if (rc != PH_EXIT_OK)
+            break;
+        const Porthole__V1__DescribeInstancesReply *r = reply->describe_instances_reply;
+        for (size_t i = 0; i < r->n_instances; i++)
+            json_array_append_new (list, s_instance_json (r->instances[i]));
+        const char *got = r->next_token && *r->next_token ? r->next_token : NULL;
+        bool repeated = got && token && strcmp (got, token) == 0;
+        free (token);
+        token = got ? strdup (got) : NULL;
+        ph_wire_free (&reply);
+        if (repeated || pages + 1 == CLI_INSTANCES_PAGES_MAX)
+            rc = cli_error (PH_EXIT_API,
+                            "the controller keeps answering with more pages (NextToken %s); "
+                            "is it the same version as the CLI?",
+                            token ? token : "");
+        if (!all || !token)
+            break;
+        req->next_token = token;
+    }
+    if (rc != PH_EXIT_OK)
+        free (token);
+    *next = rc == PH_EXIT_OK ? token : NULL;
+    return rc;
+}
 
 int cli_verb_describe_instances (cli_ctx_t *ctx, const cli_args_t *args)
 {
     Porthole__V1__DescribeInstancesRequest req = PORTHOLE__V1__DESCRIBE_INSTANCES_REQUEST__INIT;
     cli_filters_t filters;
-    char err[512];
-    int rc;
-    if (cli_filters_parse (&filters, args, NULL, err, sizeof err) != 0) {
-        rc = cli_usage_error (ctx->verb, "--filters: %s", err);
-        goto out_free_filters;
-    }
-    req.n_filters = filters.count;
-    req.filters = filters.items;
-    ph_env_t env = PH_ENV_INIT;
-    env.body_case = PORTHOLE__V1__ENVELOPE__BODY_DESCRIBE_INSTANCES;
-    env.describe_instances = &req;
-    rc = cli_run_request (ctx, &env, PORTHOLE__V1__ENVELOPE__BODY_DESCRIBE_INSTANCES_REPLY,
-                          s_instances_json, &s_instance_view);
-out_free_filters:
+    memset (&filters, 0, sizeof filters);
+    bool all = true;
+    cli_conn_t *conn = NULL;
+    char *next = NULL;
+    json_t *list = json_array ();
+    int rc = s_instances_options (ctx, args, &req, &filters, &all);
+    if (rc != PH_EXIT_OK || (rc = cli_connect (ctx, &conn, NULL)) != PH_EXIT_OK)
+        goto out_free;
+    rc = s_fetch_instances (ctx, conn, &req, all, list, &next);
+    if (rc != PH_EXIT_OK)
+        goto out_free;
+    json_t *doc = json_pack ("{s:O}", "InstanceInformationList", list);
+    if (doc && !all)
+        json_object_set_new (doc, "NextToken", next ? json_string (next) : json_null ());
+    if (!doc || cli_output_print (ctx, doc, all ? &s_instance_view : &s_instance_page_view) != 0)
+        rc = cli_error (PH_EXIT_API, "cannot write the output");
+    json_decref (doc);
+out_free:
+    free (next);
+    json_decref (list);
+    cli_conn_destroy (&conn, 0);
     cli_filters_free (&filters);
     return rc;
 }

@@ -32,7 +32,11 @@ static const cli_opt_t s_globals[] = {{"profile", 0},
 static const cli_opt_t s_configure_opts[] = {{"endpoint", 0}, {"server-key", 0}, {NULL, 0}};
 static const cli_opt_t s_activation_opts[] = {
     {"tags", 0}, {"registration-limit", 0}, {"expires-in", 0}, {"description", 0}, {NULL, 0}};
-static const cli_opt_t s_instances_opts[] = {{"filters", CLI_OPT_REPEAT}, {NULL, 0}};
+static const cli_opt_t s_instances_opts[] = {{"filters", CLI_OPT_REPEAT},
+                                             {"max-results", 0},
+                                             {"next-token", 0},
+                                             {"no-paginate", CLI_OPT_FLAG},
+                                             {NULL, 0}};
 static const cli_opt_t s_start_opts[] = {{"target", 0}, {"reason", 0}, {"command", 0}, {NULL, 0}};
 static const cli_opt_t s_session_id_opts[] = {{"session-id", 0}, {NULL, 0}};
 static const cli_opt_t s_sessions_opts[] = {

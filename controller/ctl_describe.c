@@ -1,10 +1,15 @@
 /*  ctl_describe: DescribeInstances and DescribeSessions.
  *
- *  Each is one Lua script, so that a listing costs one Redis round trip
+ *  Each page is one Lua script, so that it costs one Redis round trip
  *  whatever its size: the script picks the candidate ids (tag sets, the
- *  active set, the history zset), applies the filters that live in Redis
- *  and returns the hashes. PingStatus is computed here, not stored (see
- *  ctl_ping_status), so filters on it run in C.
+ *  active set, the history zset), applies the filters and returns the
+ *  hashes of one page. PingStatus is computed, not stored
+ *  (ctl_ping_status): the script is given the same rule (a stored Online
+ *  counts while last_seen_ms is within the window) and C checks again.
+ *
+ *  Instances are paged in instance id order; next_token names the last
+ *  instance of a page ("i1." + id), so a page is stable while instances
+ *  come and go. Sessions are paged by offset.
  */
 #include "ctl.h"
 
@@ -14,8 +19,29 @@
 #define CTL_RESULTS_DEFAULT 50
 #define CTL_RESULTS_MAX     200
 
+/*  DescribeInstances pages. aws ssm describe-instance-information takes
+ *  MaxResults 5..50 (default 50 there too); 50 stays the default here, but
+ *  a page may hold up to 1000 so that listing a 10,000-instance fleet
+ *  costs 10 round trips instead of 200. Whatever was asked, a reply stops
+ *  early (with a next_token) before its instances reach
+ *  CTL_INSTANCES_REPLY_BUDGET bytes, so it always fits PH_MSG_MAX: an
+ *  instance may carry 50 tags of up to 384 bytes each. */
+#define CTL_INSTANCES_PAGE_DEFAULT 50
+#define CTL_INSTANCES_PAGE_MAX     1000
+#define CTL_INSTANCES_REPLY_BUDGET (PH_MSG_MAX - 64 * 1024)
+#define CTL_INSTANCES_TOKEN_PREFIX "i1." /* next_token = prefix + last instance id */
+#define CTL_PB_FIELD_OVERHEAD      4     /* a field's tag and length, strings <= 16 KiB */
+#define CTL_PB_VARINT_MAX          11    /* a uint64 field: tag and 10-byte varint */
+
 /*  ARGV: number of tag filters, then per filter key, n, values...; then n
- *  instance ids, ids... Returns HGETALL arrays sorted by instance id. */
+ *  instance ids, ids...; then the page: the id to start after ('' = from
+ *  the first), the page size, the PingStatus wanted ('' = any, 'Online',
+ *  'ConnectionLost', 'None'), the last_seen_ms from which a stored
+ *  'Online' still counts (ctl_ping_status), the number of PlatformName
+ *  filters, then per filter n, values...
+ *  Returns {more, {HGETALL...}}: up to a page of the matching instances
+ *  after that id in instance id order; more = 1 when others follow. Only
+ *  the page's hashes are read, so a page costs one sort of the ids. */
 static const char s_instances_lua[] =
     "local idx = 2\n"
     "local cand = nil\n"
@@ -42,16 +68,49 @@ static const char s_instances_lua[] =
     "  for j = 1, m do set[ARGV[idx + j]] = true end\n"
     "  narrow(set)\n"
     "end\n"
+    "idx = idx + m + 1\n"
+    "local after, limit = ARGV[idx], tonumber(ARGV[idx + 1])\n"
+    "local ping, since = ARGV[idx + 2], tonumber(ARGV[idx + 3])\n"
+    "local platforms = {}\n"
+    "idx = idx + 5\n"
+    "for i = 1, tonumber(ARGV[idx - 1]) do\n"
+    "  local set, n = {}, tonumber(ARGV[idx])\n"
+    "  for j = 1, n do set[ARGV[idx + j]] = true end\n"
+    "  platforms[#platforms + 1] = set\n"
+    "  idx = idx + n + 1\n"
+    "end\n"
     "local ids = {}\n"
     "if cand == nil then ids = redis.call('SMEMBERS', 'ph:instances')\n"
     "else for id in pairs(cand) do ids[#ids + 1] = id end end\n"
     "table.sort(ids)\n"
-    "local out = {}\n"
-    "for _, id in ipairs(ids) do\n"
-    "  local h = redis.call('HGETALL', 'ph:instance:{' .. id .. '}')\n"
-    "  if #h > 0 then out[#out + 1] = h end\n"
+    "local lo, hi = 1, #ids + 1\n"
+    "if after ~= '' then\n"
+    "  while lo < hi do\n"
+    "    local mid = math.floor((lo + hi) / 2)\n"
+    "    if ids[mid] <= after then lo = mid + 1 else hi = mid end\n"
+    "  end\n"
     "end\n"
-    "return out\n";
+    "local function wanted(h)\n"
+    "  if ping == '' and #platforms == 0 then return true end\n"
+    "  if ping == 'None' then return false end\n"
+    "  local f = {}\n"
+    "  for i = 1, #h, 2 do f[h[i]] = h[i + 1] end\n"
+    "  for _, set in ipairs(platforms) do\n"
+    "    if not set[f.platform or ''] then return false end\n"
+    "  end\n"
+    "  if ping == '' then return true end\n"
+    "  local online = f.ping_status == 'Online' and tonumber(f.last_seen_ms or '0') >= since\n"
+    "  return online == (ping == 'Online')\n"
+    "end\n"
+    "local out, more = {}, 0\n"
+    "for i = lo, #ids do\n"
+    "  local h = redis.call('HGETALL', 'ph:instance:{' .. ids[i] .. '}')\n"
+    "  if #h > 0 and wanted(h) then\n"
+    "    if #out == limit then more = 1 break end\n"
+    "    out[#out + 1] = h\n"
+    "  end\n"
+    "end\n"
+    "return {more, out}\n";
 
 /*  ARGV: 'Active' | 'History', offset, limit, number of filters, then per
  *  filter field, n, values... Returns {next offset or -1, {HGETALL...}}:
@@ -169,7 +228,10 @@ static void s_instance_info (const ctl_t *ctl, const ph_reply_t *h, s_instance_o
     info->tags = out->tag_ptrs;
 }
 
-/*  The filters that the script cannot apply (PingStatus, PlatformName). */
+/*  The filters on computed fields (PingStatus, PlatformName). The script
+ *  applied them already; this check only drops an instance whose status
+ *  changed between the script and now, so that no row contradicts the
+ *  filter. */
 static bool s_instance_matches (const Porthole__V1__DescribeInstancesRequest *r,
                                 const Porthole__V1__InstanceInfo *info)
 {
@@ -183,6 +245,36 @@ static bool s_instance_matches (const Porthole__V1__DescribeInstancesRequest *r,
     return true;
 }
 
+static size_t s_str_bound (const char *text)
+{
+    return strlen (text) + CTL_PB_FIELD_OVERHEAD;
+}
+
+/*  An upper bound of the bytes that info takes in the encoded reply. */
+static size_t s_instance_size_bound (const Porthole__V1__InstanceInfo *info)
+{
+    size_t n = 2 * CTL_PB_FIELD_OVERHEAD + 2 * CTL_PB_VARINT_MAX;
+    const char *texts[] = {info->instance_id,   info->ping_status,   info->agent_version,
+                           info->platform_name, info->computer_name, info->ip_address,
+                           info->activation_id};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        n += s_str_bound (texts[i]);
+    for (size_t i = 0; i < info->n_tags; i++)
+        n += CTL_PB_FIELD_OVERHEAD + s_str_bound (info->tags[i]->key) +
+             s_str_bound (info->tags[i]->value);
+    return n;
+}
+
+static void s_instance_out_free (s_instance_out_t *out)
+{
+    free (out->tags);
+    free (out->tag_msgs);
+    free (out->tag_ptrs);
+}
+
+/*  Script reply {more, rows}: the page, cut short before the reply would
+ *  pass CTL_INSTANCES_REPLY_BUDGET; next_token names the last instance
+ *  the page went through when more follow. */
 static void s_on_instances (ph_redis_t *redis, ph_reply_t *reply, void *arg)
 {
     (void)redis;
@@ -190,27 +282,38 @@ static void s_on_instances (ph_redis_t *redis, ph_reply_t *reply, void *arg)
     if (!ctl_req_reply_ok (&req, reply))
         return;
     const Porthole__V1__DescribeInstancesRequest *r = req->env->describe_instances;
-    size_t n = ph_reply_count (reply), kept = 0;
+    bool more = ph_reply_int (ph_reply_at (reply, 0)) == 1;
+    const ph_reply_t *rows = ph_reply_at (reply, 1);
+    size_t n = ph_reply_count (rows), kept = 0, bytes = 0, used = 0;
     s_instance_out_t *outs = calloc (n ? n : 1, sizeof *outs);
     Porthole__V1__InstanceInfo **infos = calloc (n ? n : 1, sizeof *infos);
     assert (outs && infos);
-    for (size_t i = 0; i < n; i++) {
-        s_instance_info (req->ctl, ph_reply_at (reply, i), &outs[i]);
-        if (s_instance_matches (r, &outs[i].info))
-            infos[kept++] = &outs[i].info;
+    for (; used < n; used++) {
+        s_instance_info (req->ctl, ph_reply_at (rows, used), &outs[used]);
+        size_t size = s_instance_size_bound (&outs[used].info);
+        if (bytes + size > CTL_INSTANCES_REPLY_BUDGET) {
+            s_instance_out_free (&outs[used]);
+            more = true; /* the rest on the next page */
+            break;
+        }
+        bytes += size;
+        if (s_instance_matches (r, &outs[used].info))
+            infos[kept++] = &outs[used].info;
     }
+    char token[sizeof CTL_INSTANCES_TOKEN_PREFIX + CTL_IID_MAX] = "";
+    if (more && used > 0)
+        snprintf (token, sizeof token, "%s%s", CTL_INSTANCES_TOKEN_PREFIX,
+                  outs[used - 1].info.instance_id);
     Porthole__V1__DescribeInstancesReply body = PORTHOLE__V1__DESCRIBE_INSTANCES_REPLY__INIT;
     body.n_instances = kept;
     body.instances = infos;
+    body.next_token = token;
     ph_env_t env = PH_ENV_INIT;
     env.body_case = PORTHOLE__V1__ENVELOPE__BODY_DESCRIBE_INSTANCES_REPLY;
     env.describe_instances_reply = &body;
     ctl_req_reply (&req, &env);
-    for (size_t i = 0; i < n; i++) {
-        free (outs[i].tags);
-        free (outs[i].tag_msgs);
-        free (outs[i].tag_ptrs);
-    }
+    for (size_t i = 0; i < used; i++)
+        s_instance_out_free (&outs[i]);
     free (outs);
     free (infos);
 }
@@ -237,9 +340,82 @@ static const char *s_instance_filter_error (const Porthole__V1__Filter *f)
     return "unknown filter key; use tag:KEY, InstanceIds, PingStatus or PlatformName";
 }
 
+/*  Checks the filters, max_results and next_token; *after gets the
+ *  instance id to start after ("" for the first page). */
+static bool s_instances_request_valid (ctl_req_t **req_p, const char **after)
+{
+    const Porthole__V1__DescribeInstancesRequest *r = (*req_p)->env->describe_instances;
+    for (size_t i = 0; i < r->n_filters; i++) {
+        const char *why = s_instance_filter_error (r->filters[i]);
+        if (why) {
+            ctl_req_fail (req_p, CTL_E_INVALID_REQUEST, "porthole: filter '%.64s': %s",
+                          r->filters[i]->key, why);
+            return false;
+        }
+    }
+    if (r->max_results > CTL_INSTANCES_PAGE_MAX) {
+        ctl_req_fail (req_p, CTL_E_INVALID_REQUEST, "porthole: max_results must be 1..%d (got %u)",
+                      CTL_INSTANCES_PAGE_MAX, (unsigned)r->max_results);
+        return false;
+    }
+    const char *token = r->next_token ? r->next_token : "";
+    size_t plen = strlen (CTL_INSTANCES_TOKEN_PREFIX);
+    *after = "";
+    if (!*token)
+        return true;
+    if (strncmp (token, CTL_INSTANCES_TOKEN_PREFIX, plen) || !ph_instance_id_valid (token + plen)) {
+        ctl_req_fail (req_p, CTL_E_INVALID_REQUEST,
+                      "porthole: next_token is not one this cluster issued; start again without "
+                      "it");
+        return false;
+    }
+    *after = token + plen;
+    return true;
+}
+
+/*  The PingStatus the filters allow, as the script takes it: '' (any),
+ *  'Online', 'ConnectionLost' or 'None' (filters that exclude each other). */
+static const char *s_ping_wanted (const Porthole__V1__DescribeInstancesRequest *r)
+{
+    unsigned allowed = 3; /* 1: Online, 2: ConnectionLost */
+    for (size_t i = 0; i < r->n_filters; i++)
+        if (strcmp (r->filters[i]->key, "PingStatus") == 0)
+            allowed &= (s_value_listed (r->filters[i], "Online") ? 1u : 0u) |
+                       (s_value_listed (r->filters[i], "ConnectionLost") ? 2u : 0u);
+    static const char *const names[] = {"None", "Online", "ConnectionLost", ""};
+    return names[allowed];
+}
+
+/*  Adds the arguments of every filter with key (or, with key "tag:", of
+ *  every tag filter: its tag key first) as "count, then per filter n,
+ *  values". */
+static void s_add_filter_args (ctl_argv_t *a, const Porthole__V1__DescribeInstancesRequest *r,
+                               const char *key)
+{
+    bool tags = strcmp (key, "tag:") == 0;
+    size_t count = 0;
+    for (size_t i = 0; i < r->n_filters; i++)
+        count += tags ? strncmp (r->filters[i]->key, "tag:", 4) == 0
+                      : strcmp (r->filters[i]->key, key) == 0;
+    ctl_argv_addf (a, "%zu", count);
+    for (size_t i = 0; i < r->n_filters; i++) {
+        const Porthole__V1__Filter *f = r->filters[i];
+        if (tags ? strncmp (f->key, "tag:", 4) != 0 : strcmp (f->key, key) != 0)
+            continue;
+        if (tags)
+            ctl_argv_add (a, f->key + 4);
+        ctl_argv_addf (a, "%zu", f->n_values);
+        for (size_t k = 0; k < f->n_values; k++)
+            ctl_argv_add (a, f->values[k]);
+    }
+}
+
 void ctl_describe_instances (ctl_req_t *req)
 {
     if (!ctl_req_authorize (&req, "instance:DescribeInstanceInformation", "instance/*", NULL))
+        return;
+    const char *after;
+    if (!s_instances_request_valid (&req, &after))
         return;
     const Porthole__V1__DescribeInstancesRequest *r = req->env->describe_instances;
     ctl_argv_t a;
@@ -247,27 +423,8 @@ void ctl_describe_instances (ctl_req_t *req)
     ctl_argv_add (&a, "EVAL");
     ctl_argv_add (&a, s_instances_lua);
     ctl_argv_add (&a, "0");
-    size_t ntag = 0, nids = 0;
-    for (size_t i = 0; i < r->n_filters; i++) {
-        const char *why = s_instance_filter_error (r->filters[i]);
-        if (why) {
-            ctl_argv_free (&a);
-            ctl_req_fail (&req, CTL_E_INVALID_REQUEST, "porthole: filter '%.64s': %s",
-                          r->filters[i]->key, why);
-            return;
-        }
-        ntag += strncmp (r->filters[i]->key, "tag:", 4) == 0;
-    }
-    ctl_argv_addf (&a, "%zu", ntag);
-    for (size_t i = 0; i < r->n_filters; i++) {
-        const Porthole__V1__Filter *f = r->filters[i];
-        if (strncmp (f->key, "tag:", 4))
-            continue;
-        ctl_argv_add (&a, f->key + 4);
-        ctl_argv_addf (&a, "%zu", f->n_values);
-        for (size_t k = 0; k < f->n_values; k++)
-            ctl_argv_add (&a, f->values[k]);
-    }
+    s_add_filter_args (&a, r, "tag:");
+    size_t nids = 0;
     for (size_t i = 0; i < r->n_filters; i++)
         if (strcmp (r->filters[i]->key, "InstanceIds") == 0)
             nids += r->filters[i]->n_values;
@@ -276,6 +433,17 @@ void ctl_describe_instances (ctl_req_t *req)
         if (strcmp (r->filters[i]->key, "InstanceIds") == 0)
             for (size_t k = 0; k < r->filters[i]->n_values; k++)
                 ctl_argv_add (&a, r->filters[i]->values[k]);
+    /* the page, and what the script needs to apply PingStatus like
+     * ctl_ping_status: a stored Online counts since now - window */
+    uint64_t now = ph_now_ms ();
+    uint64_t window =
+        (uint64_t)CTL_LOST_INTERVALS * req->ctl->opt.heartbeat_ms + CTL_FLUSH_SLACK_MS;
+    ctl_argv_add (&a, after);
+    ctl_argv_addf (&a, "%u",
+                   r->max_results ? (unsigned)r->max_results : CTL_INSTANCES_PAGE_DEFAULT);
+    ctl_argv_add (&a, s_ping_wanted (r));
+    ctl_argv_addf (&a, "%llu", (unsigned long long)(now > window ? now - window : 0));
+    s_add_filter_args (&a, r, "PlatformName");
     ctl_req_queued (&req, ctl_argv_send (&a, req->ctl->redis, s_on_instances, req));
 }
 

@@ -30,10 +30,40 @@ static void s_send (zsock_t *router, ph_wire_rx_t *rx, const ph_env_t *req, ph_e
     ph_wire_send (router, rx->routing_id, rx->routing_id_len, env);
 }
 
+/*  Filter key "paged": three pages of one instance each (tokens "" -> "t1"
+ *  -> "t2" -> none); "loop": every page says there is more, with the same
+ *  token. */
+static void s_answer_instance_pages (zsock_t *router, ph_wire_rx_t *rx, const ph_env_t *req,
+                                     bool loop)
+{
+    const char *token = req->describe_instances->next_token;
+    int page = !*token ? 0 : strcmp (token, "t1") == 0 ? 1 : 2;
+    char id[32], next[8];
+    snprintf (id, sizeof id, "mi-0000000000000000%d", page + 1);
+    snprintf (next, sizeof next, "%s", loop ? "same" : page == 0 ? "t1" : page == 1 ? "t2" : "");
+    Porthole__V1__InstanceInfo a = PORTHOLE__V1__INSTANCE_INFO__INIT;
+    a.instance_id = id;
+    a.ping_status = "Online";
+    Porthole__V1__InstanceInfo *list[] = {&a};
+    Porthole__V1__DescribeInstancesReply body = PORTHOLE__V1__DESCRIBE_INSTANCES_REPLY__INIT;
+    body.n_instances = 1;
+    body.instances = list;
+    body.next_token = next;
+    ph_env_t env = PH_ENV_INIT;
+    env.body_case = PORTHOLE__V1__ENVELOPE__BODY_DESCRIBE_INSTANCES_REPLY;
+    env.describe_instances_reply = &body;
+    s_send (router, rx, req, &env);
+}
+
 static void s_answer_instances (zsock_t *router, ph_wire_rx_t *rx, const ph_env_t *req)
 {
     const Porthole__V1__DescribeInstancesRequest *r = req->describe_instances;
     ph_env_t env = PH_ENV_INIT;
+    if (r->n_filters &&
+        (!strcmp (r->filters[0]->key, "paged") || !strcmp (r->filters[0]->key, "loop"))) {
+        s_answer_instance_pages (router, rx, req, !strcmp (r->filters[0]->key, "loop"));
+        return;
+    }
     if (r->n_filters && strcmp (r->filters[0]->key, "deny") == 0) {
         Porthole__V1__Error e = PORTHOLE__V1__ERROR__INIT;
         e.code = "AccessDenied";
@@ -276,6 +306,74 @@ static void test_instances (zactor_t *server)
                            OPTS ("filters", "Key=tag:,Values=x"), "--filters: filter key 'tag:'");
 }
 
+/*  Every page by default (pages of 1000, one list, no NextToken); one page
+ *  with NextToken for --max-results, --next-token or --no-paginate. */
+static void test_instance_pages (zactor_t *server)
+{
+    static const char di[] = "describe-instance-information";
+    cli_test_fn *fn = cli_verb_describe_instances;
+    cli_test_run_t r;
+    ph_env_t *req;
+    int before = cli_fake_last (server, &req);
+    ph_wire_free (&req);
+    cli_test_run (&r, fn, di, CLI_OUT_TEXT, OPTS ("filters", "Key=paged,Values=x"));
+    CHECK (r.rc == PH_EXIT_OK);
+    CHECK (cli_fake_last (server, &req) == before + 3);
+    CHECK (req && req->describe_instances->max_results == 1000);
+    CHECK (req && strcmp (req->describe_instances->next_token, "t2") == 0);
+    ph_wire_free (&req);
+    CHECK_STR (r.out, "mi-00000000000000001\tOnline\t\t\t\t\t\t\t\t\n"
+                      "mi-00000000000000002\tOnline\t\t\t\t\t\t\t\t\n"
+                      "mi-00000000000000003\tOnline\t\t\t\t\t\t\t\t\n");
+    free (r.out);
+    cli_test_run (&r, fn, di, CLI_OUT_JSON, OPTS ("filters", "Key=paged,Values=x"));
+    CHECK (r.rc == PH_EXIT_OK && !strstr (r.out, "NextToken"));
+    cli_test_expect_in (r.out, "mi-00000000000000003");
+    free (r.out);
+
+    before = cli_fake_last (server, &req);
+    ph_wire_free (&req);
+    cli_test_run (&r, fn, di, CLI_OUT_JSON,
+                  OPTS ("filters", "Key=paged,Values=x", "max-results", "7"));
+    CHECK (r.rc == PH_EXIT_OK);
+    CHECK (cli_fake_last (server, &req) == before + 1);
+    CHECK (req && req->describe_instances->max_results == 7);
+    ph_wire_free (&req);
+    cli_test_expect_in (r.out, "\"InstanceId\": \"mi-00000000000000001\"");
+    cli_test_expect_in (r.out, "\"NextToken\": \"t1\"");
+    CHECK (!strstr (r.out, "mi-00000000000000002"));
+    free (r.out);
+
+    cli_test_run (&r, fn, di, CLI_OUT_JSON,
+                  OPTS ("filters", "Key=paged,Values=x", "next-token", "t2"));
+    CHECK (r.rc == PH_EXIT_OK);
+    cli_fake_last (server, &req);
+    CHECK (req && req->describe_instances->max_results == 0); /* the controller's default */
+    ph_wire_free (&req);
+    cli_test_expect_in (r.out, "mi-00000000000000003");
+    cli_test_expect_in (r.out, "\"NextToken\": null");
+    free (r.out);
+
+    cli_test_run (&r, fn, di, CLI_OUT_TABLE,
+                  OPTS ("filters", "Key=paged,Values=x", "no-paginate", ""));
+    CHECK (r.rc == PH_EXIT_OK);
+    cli_test_expect_in (r.out, "mi-00000000000000001");
+    cli_test_expect_in (r.out, "t1");
+    CHECK (!strstr (r.out, "mi-00000000000000002"));
+    free (r.out);
+
+    /* a controller that never stops: an error, not a loop */
+    cli_test_run (&r, fn, di, CLI_OUT_JSON, OPTS ("filters", "Key=loop,Values=x"));
+    CHECK (r.rc == PH_EXIT_API);
+    cli_test_expect_in (r.err, "keeps answering with more pages");
+    CHECK_STR (r.out, "");
+    free (r.out);
+
+    cli_test_expect_usage (server, fn, di, OPTS ("max-results", "0"), "1..1000");
+    cli_test_expect_usage (server, fn, di, OPTS ("max-results", "1001"), "1..1000");
+    cli_test_expect_usage (server, fn, di, OPTS ("next-token", ""), "--next-token needs");
+}
+
 static void test_sessions (zactor_t *server)
 {
     cli_test_run_t r;
@@ -461,6 +559,7 @@ int main (void)
     test_session_id ();
     test_activation (server);
     test_instances (server);
+    test_instance_pages (server);
     test_sessions (server);
     test_terminate (server);
     test_preferences (server);

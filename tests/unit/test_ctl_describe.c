@@ -3,7 +3,9 @@
  *  sessions written straight into Redis: DescribeInstances (every field,
  *  ping status computed from last seen, tag filters ANDed across filters
  *  and ORed within one, InstanceIds, PingStatus, PlatformName, bad filters,
- *  dangling ids, authorisation) and DescribeSessions (Active newest start
+ *  dangling ids, authorisation; pages in id order with next_token, full
+ *  pages under PingStatus/PlatformName filters, tokens stable under
+ *  inserts, pages cut before the 1 MiB frame) and DescribeSessions (Active newest start
  *  first, History newest end first, paging with NextToken with and without
  *  filters, Target/Owner/Status filters, exit codes, bad requests). */
 #include "ctl_harness.h"
@@ -36,12 +38,14 @@ typedef struct {
     const char *values[4];
 } filter_t;
 
-/*  DescribeInstances with filters (key NULL ends); the ids it lists joined
- *  by spaces into ids, or the error code. */
-static void s_instances (peer_t *p, const filter_t *filters, char *ids, size_t len)
+/*  One page of DescribeInstances with filters (key NULL ends), max_results
+ *  and next_token; the ids it lists joined by spaces into ids (or the
+ *  error code), the next token into next. Returns the number listed. */
+static size_t s_instances_page (peer_t *p, const filter_t *filters, uint32_t max, const char *token,
+                                char *ids, size_t len, char *next)
 {
     Porthole__V1__Filter f[4], *fp[4];
-    size_t n = 0;
+    size_t n = 0, listed = 0;
     for (; filters && filters[n].key; n++) {
         Porthole__V1__Filter init = PORTHOLE__V1__FILTER__INIT;
         f[n] = init;
@@ -54,20 +58,35 @@ static void s_instances (peer_t *p, const filter_t *filters, char *ids, size_t l
     Porthole__V1__DescribeInstancesRequest req = PORTHOLE__V1__DESCRIBE_INSTANCES_REQUEST__INIT;
     req.n_filters = n;
     req.filters = fp;
+    req.max_results = max;
+    req.next_token = (char *)(token ? token : "");
     ph_env_t env = PH_ENV_INIT;
     env.body_case = PORTHOLE__V1__ENVELOPE__BODY_DESCRIBE_INSTANCES;
     env.describe_instances = &req;
     ph_env_t *r = h_call (p, &env);
     ids[0] = 0;
+    if (next)
+        next[0] = 0;
     if (r && r->body_case == PORTHOLE__V1__ENVELOPE__BODY_DESCRIBE_INSTANCES_REPLY) {
-        for (size_t i = 0; i < r->describe_instances_reply->n_instances; i++)
+        const Porthole__V1__DescribeInstancesReply *d = r->describe_instances_reply;
+        for (size_t i = 0; i < d->n_instances; i++)
             snprintf (ids + strlen (ids), len - strlen (ids), "%s%s", i ? " " : "",
-                      r->describe_instances_reply->instances[i]->instance_id);
+                      d->instances[i]->instance_id);
+        listed = d->n_instances;
+        if (next)
+            snprintf (next, 64, "%s", d->next_token);
     } else if (r && r->body_case == PORTHOLE__V1__ENVELOPE__BODY_ERROR)
         snprintf (ids, len, "%s: %s", r->error->code, r->error->message);
     else
         snprintf (ids, len, "(no answer)");
     ph_wire_free (&r);
+    return listed;
+}
+
+/*  DescribeInstances with filters, the first page of the default size. */
+static void s_instances (peer_t *p, const filter_t *filters, char *ids, size_t len)
+{
+    s_instances_page (p, filters, 0, NULL, ids, len, NULL);
 }
 
 #define FILTERS(...) ((const filter_t[]){__VA_ARGS__, {NULL, {NULL}}})
@@ -146,6 +165,134 @@ static void test_instances (peer_t *alice, peer_t *bob)
     h_expect_in ("bob", ids,
                  "AccessDenied: porthole: AccessDenied: user bob may not "
                  "instance:DescribeInstanceInformation on instance/*");
+}
+
+/* ---- instance pages ----------------------------------------------------------- */
+
+#define FLEET 120 /* instances tagged fleet=big */
+
+static void s_fleet_id (int i, char *id)
+{
+    snprintf (id, CTL_IID_MAX, "mi-10000000000000%03x", i);
+}
+
+/*  Pages through the filter with max_results max until no next_token;
+ *  every id listed is appended (with a space) to all. Returns the number
+ *  of pages, with the size of each page (up to 8) in sizes. */
+static int s_all_pages (peer_t *p, const filter_t *filters, uint32_t max, char *all, size_t len,
+                        size_t *sizes)
+{
+    char next[64] = "", token[64] = "";
+    char *ids = malloc (64 * 1024);
+    int pages = 0;
+    all[0] = 0;
+    do {
+        snprintf (token, sizeof token, "%s", next);
+        size_t n = s_instances_page (p, filters, max, token, ids, 64 * 1024, next);
+        if (pages < 8)
+            sizes[pages] = n;
+        pages++;
+        if (n)
+            snprintf (all + strlen (all), len - strlen (all), "%s%s", *all ? " " : "", ids);
+        if (n == 0 && !*next)
+            break;
+    } while (*next && pages < 100);
+    free (ids);
+    return pages;
+}
+
+static void test_instance_pages (peer_t *alice)
+{
+    char id[CTL_IID_MAX], want[FLEET * 22 + 1] = "", online[FLEET * 22 + 1] = "";
+    for (int i = 0; i < FLEET; i++) {
+        s_fleet_id (i, id);
+        s_instance (id, "fleet=big", i % 3 ? "Debian-12" : "Ubuntu-24.04",
+                    i % 2 ? "ConnectionLost" : "Online", 500);
+        snprintf (want + strlen (want), sizeof want - strlen (want), "%s%s", i ? " " : "", id);
+        if (i % 2 == 0)
+            snprintf (online + strlen (online), sizeof online - strlen (online), "%s%s",
+                      *online ? " " : "", id);
+    }
+    char *all = malloc (64 * 1024), next[64];
+    size_t sizes[8] = {0};
+    const filter_t *fleet = FILTERS ({"tag:fleet", {"big"}});
+
+    CHECK (s_all_pages (alice, fleet, 50, all, 64 * 1024, sizes) == 3);
+    CHECK (sizes[0] == 50 && sizes[1] == 50 && sizes[2] == 20);
+    CHECK_STR (all, want);                                             /* in id order, each once */
+    CHECK (s_all_pages (alice, fleet, 0, all, 64 * 1024, sizes) == 3); /* default: 50 */
+    CHECK (sizes[0] == 50);
+    CHECK_STR (all, want);
+    CHECK (s_all_pages (alice, fleet, 1000, all, 64 * 1024, sizes) == 1);
+    CHECK (sizes[0] == FLEET);
+    CHECK_STR (all, want);
+    /* exactly a page: no token */
+    CHECK (s_all_pages (alice, fleet, FLEET, all, 64 * 1024, sizes) == 1);
+
+    /* the script's PingStatus agrees with ctl_ping_status; full pages */
+    const filter_t *up = FILTERS ({"tag:fleet", {"big"}}, {"PingStatus", {"Online"}});
+    CHECK (s_all_pages (alice, up, 25, all, 64 * 1024, sizes) == 3);
+    CHECK (sizes[0] == 25 && sizes[1] == 25 && sizes[2] == 10);
+    CHECK_STR (all, online);
+    const filter_t *none = FILTERS ({"PingStatus", {"Online"}}, {"PingStatus", {"ConnectionLost"}});
+    CHECK (s_instances_page (alice, none, 0, NULL, all, 64 * 1024, next) == 0);
+    CHECK_STR (next, "");
+    const filter_t *ubuntu =
+        FILTERS ({"tag:fleet", {"big"}}, {"PlatformName", {"Ubuntu-24.04", "Debian-12"}},
+                 {"PlatformName", {"Ubuntu-24.04"}});
+    CHECK (s_all_pages (alice, ubuntu, 0, all, 64 * 1024, sizes) == 1);
+    CHECK (sizes[0] == FLEET / 3);
+
+    /* a token names a position: an instance added before it shifts nothing */
+    s_instances_page (alice, fleet, 50, NULL, all, 64 * 1024, next);
+    s_fleet_id (0, id);
+    CHECK (strncmp (next, "i1.", 3) == 0);
+    s_instance ("mi-10000000000000000", "fleet=big", "Debian-12", "Online", 0);
+    char *page2 = malloc (64 * 1024);
+    s_instances_page (alice, fleet, 50, next, page2, 64 * 1024, next);
+    s_fleet_id (50, id);
+    CHECK (strncmp (page2, id, strlen (id)) == 0);
+    h_redis ("SREM ph:tag:{fleet=big} mi-10000000000000000");
+
+    s_instances_page (alice, fleet, 1001, NULL, all, 64 * 1024, next);
+    h_expect_in ("max", all, "InvalidRequest: porthole: max_results must be 1..1000 (got 1001)");
+    s_instances_page (alice, fleet, 0, "abc", all, 64 * 1024, next);
+    h_expect_in ("token", all, "next_token is not one this cluster issued");
+    s_instances_page (alice, fleet, 0, "i1.mi-xyz", all, 64 * 1024, next);
+    h_expect_in ("token id", all, "next_token is not one this cluster issued");
+    free (page2);
+    free (all);
+}
+
+/*  Instances with 50 tags of the longest size: 1000 of them would be ~20
+ *  MB; a page stops before the 1 MiB frame and goes on from there. */
+static void test_instance_pages_fit_a_frame (peer_t *alice)
+{
+    enum { BIG = 70 };
+    size_t cap = PH_TAGS_MAX * (PH_TAG_KEY_MAX + PH_TAG_VALUE_MAX + 2) + 32;
+    char *tags = malloc (cap), key[PH_TAG_KEY_MAX + 1], value[PH_TAG_VALUE_MAX + 1];
+    memset (value, 'v', PH_TAG_VALUE_MAX);
+    value[PH_TAG_VALUE_MAX] = 0;
+    snprintf (tags, cap, "huge=yes");
+    for (int t = 1; t < PH_TAGS_MAX; t++) {
+        memset (key, 'k', PH_TAG_KEY_MAX);
+        snprintf (key + PH_TAG_KEY_MAX - 3, 4, "%03d", t);
+        snprintf (tags + strlen (tags), cap - strlen (tags), ",%s=%s", key, value);
+    }
+    char id[CTL_IID_MAX];
+    for (int i = 0; i < BIG; i++) {
+        snprintf (id, sizeof id, "mi-20000000000000%03x", i);
+        s_instance (id, tags, "Debian-12", "Online", 500);
+    }
+    char *all = malloc (64 * 1024);
+    size_t sizes[8] = {0};
+    int pages = s_all_pages (alice, FILTERS ({"tag:huge", {"yes"}}), 1000, all, 64 * 1024, sizes);
+    CHECK (pages == 2);
+    CHECK (sizes[0] > 40 && sizes[0] < BIG && sizes[0] + sizes[1] == BIG);
+    snprintf (id, sizeof id, "mi-20000000000000%03x", BIG - 1);
+    CHECK (strstr (all, id) != NULL);
+    free (all);
+    free (tags);
 }
 
 /* ---- sessions ----------------------------------------------------------------- */
@@ -307,6 +454,8 @@ int main (void)
     peer_t *alice = h_user ("alice", true, NULL);
     peer_t *bob = h_user ("bob", false, NULL);
     test_instances (alice, bob);
+    test_instance_pages (alice);
+    test_instance_pages_fit_a_frame (alice);
     test_sessions (alice);
     h_peer_destroy (&alice);
     h_peer_destroy (&bob);
