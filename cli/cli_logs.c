@@ -282,13 +282,11 @@ static const cli_opt_t s_get_events_opts[] = {{"log-group-name", 0},
                                               {"next-token", 0},
                                               {"start-from-head", CLI_OPT_FLAG},
                                               {NULL, 0}};
-static const cli_opt_t s_filter_opts[] = {{"log-group-name", 0},
-                                          {"log-stream-names", CLI_OPT_REPEAT},
-                                          {"filter-pattern", 0},
-                                          {"start-time", 0},
-                                          {"end-time", 0},
-                                          {"next-token", 0},
-                                          {NULL, 0}};
+static const cli_opt_t s_filter_opts[] = {
+    {"log-group-name", 0}, {"log-stream-names", CLI_OPT_REPEAT},
+    {"filter-pattern", 0}, {"start-time", 0},
+    {"end-time", 0},       {"limit", 0},
+    {"next-token", 0},     {NULL, 0}};
 static const cli_opt_t s_tail_opts[] = {{"log-group-name", 0},
                                         {"follow", CLI_OPT_FLAG},
                                         {"filter-pattern", 0},
@@ -324,7 +322,7 @@ static const cli_verb_t s_logs_verbs[] = {
     {"logs get-log-events", cli_verb_logs_get_log_events, s_get_events_opts,
      "read the events of one stream, a page at a time", NULL},
     {"logs filter-log-events", cli_verb_logs_filter_log_events, s_filter_opts,
-     "search a group's events for terms and \"quoted phrases\"", NULL},
+     "search a group's events with a filter pattern", NULL},
     {"logs tail", cli_verb_logs_tail, s_tail_opts,
      "print a group's recent events; --follow waits for new ones", "--log-group-name"},
     {"logs put-metric-filter", cli_verb_logs_put_metric_filter, s_put_filter_opts,

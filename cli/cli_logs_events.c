@@ -1,15 +1,16 @@
 /*  cli_logs_events: the `porthole logs` verbs that read events:
  *    get-log-events     one stream, a page at a time, with the forward and
  *                       backward tokens of aws logs ("f/ID", "b/ID");
- *    filter-log-events  a group's streams searched for terms (each one a
- *                       case-sensitive substring; "a quoted phrase" is one
- *                       term), with nextToken;
+ *    filter-log-events  a group's streams searched with a filter pattern
+ *                       (the language of metric filters, ph_pattern.h),
+ *                       with nextToken;
  *    tail               FilterLogEvents polled every 500 ms from the last
  *                       timestamp seen, one "TIMESTAMP STREAM MESSAGE"
  *                       line per event.
  */
 #include "cli_logs.h"
 #include "cli_verbs.h"
+#include "ph_pattern.h"
 #include "ph_util.h"
 
 #include <czmq.h>
@@ -35,6 +36,19 @@ static int s_time_range (const cli_ctx_t *ctx, const cli_args_t *args,
     return rc;
 }
 
+/*  Reads --limit (1..CLI_LOG_LIMIT_MAX) into req; returns an exit code. */
+static int s_limit_option (const cli_ctx_t *ctx, const cli_args_t *args,
+                           Porthole__V1__LogsRequest *req)
+{
+    const char *limit = cli_args_get (args, "limit");
+    uint64_t n = 0;
+    if (limit && ph_parse_uint (limit, 1, CLI_LOG_LIMIT_MAX, &n) != 0)
+        return cli_usage_error (ctx->verb, "--limit '%s' is not a number in 1..%d", limit,
+                                CLI_LOG_LIMIT_MAX);
+    req->limit = (uint32_t)n;
+    return PH_EXIT_OK;
+}
+
 /*  Reads --filter-pattern into req; returns an exit code. */
 static int s_pattern_option (const cli_ctx_t *ctx, const cli_args_t *args,
                              Porthole__V1__LogsRequest *req)
@@ -46,14 +60,14 @@ static int s_pattern_option (const cli_ctx_t *ctx, const cli_args_t *args,
     if (len > CLI_LOG_PATTERN_MAX || !ph_utf8_valid (pattern, len))
         return cli_usage_error (ctx->verb, "--filter-pattern is not UTF-8 text of at most %d bytes",
                                 CLI_LOG_PATTERN_MAX);
-    size_t quotes = 0;
-    for (const char *p = pattern; *p; p++)
-        quotes += *p == '"';
-    if (quotes % 2)
+    char err[PH_PATTERN_ERR_MAX];
+    ph_pattern_t *compiled = ph_pattern_new (pattern, err, sizeof err);
+    if (!compiled)
         return cli_usage_error (ctx->verb,
-                                "--filter-pattern '%s' has an unclosed \"; quote a phrase "
-                                "as '\"connection refused\"'",
-                                pattern);
+                                "--filter-pattern '%s': %s (try a pattern with porthole logs "
+                                "test-metric-filter)",
+                                pattern, err);
+    ph_pattern_destroy (&compiled);
     req->filter_pattern = (char *)pattern;
     return PH_EXIT_OK;
 }
@@ -97,8 +111,7 @@ static const cli_view_t s_get_view = {"events", s_get_cols, s_get_text, "nextFor
 int cli_verb_logs_get_log_events (cli_ctx_t *ctx, const cli_args_t *args)
 {
     Porthole__V1__LogsRequest req = PORTHOLE__V1__LOGS_REQUEST__INIT;
-    const char *group, *stream, *limit = cli_args_get (args, "limit");
-    uint64_t n = 0;
+    const char *group, *stream;
     int rc = cli_logs_name_option (ctx, args, "log-group-name", true, &group);
     if (rc == PH_EXIT_OK)
         rc = cli_logs_name_option (ctx, args, "log-stream-name", true, &stream);
@@ -106,11 +119,10 @@ int cli_verb_logs_get_log_events (cli_ctx_t *ctx, const cli_args_t *args)
         rc = s_time_range (ctx, args, &req);
     if (rc == PH_EXIT_OK)
         rc = cli_logs_token_option (ctx, args, &req);
+    if (rc == PH_EXIT_OK)
+        rc = s_limit_option (ctx, args, &req);
     if (rc != PH_EXIT_OK)
         return rc;
-    if (limit && ph_parse_uint (limit, 1, CLI_LOG_LIMIT_MAX, &n) != 0)
-        return cli_usage_error (ctx->verb, "--limit '%s' is not a number in 1..%d", limit,
-                                CLI_LOG_LIMIT_MAX);
     if (*req.next_token && strncmp (req.next_token, "f/", 2) != 0 &&
         strncmp (req.next_token, "b/", 2) != 0)
         return cli_usage_error (ctx->verb,
@@ -120,7 +132,6 @@ int cli_verb_logs_get_log_events (cli_ctx_t *ctx, const cli_args_t *args)
     req.op = "GetLogEvents";
     req.log_group_name = (char *)group;
     req.log_stream_name = (char *)stream;
-    req.limit = (uint32_t)n;
     req.start_from_head = cli_args_has (args, "start-from-head");
     return cli_logs_run (ctx, &req, s_get_events_json, &s_get_view);
 }
@@ -158,6 +169,8 @@ static int s_filter_options (const cli_ctx_t *ctx, const cli_args_t *args,
         rc = cli_logs_token_option (ctx, args, req);
     if (rc == PH_EXIT_OK)
         rc = s_pattern_option (ctx, args, req);
+    if (rc == PH_EXIT_OK)
+        rc = s_limit_option (ctx, args, req);
     if (rc != PH_EXIT_OK)
         return rc;
     size_t n = cli_args_count (args, "log-stream-names");

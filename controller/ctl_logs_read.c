@@ -13,20 +13,25 @@
  *  before id), as nextForwardToken / nextBackwardToken; at the end of the
  *  stream the token that was passed comes back. FilterLogEvents
  *  "s/<id>/<stream>": go on after id in that stream, then the streams after
- *  it (streams are read in name order). Filter patterns: space-separated
- *  terms, a "quoted phrase" is one term; every term must be a
- *  case-sensitive substring of the message; an empty pattern matches all.
+ *  it (streams are read in name order). Filter patterns are the language
+ *  of metric filters (common/ph_pattern.h, CloudWatch's): a pattern of
+ *  required terms and "quoted phrases" only is matched by the script, so a
+ *  page holds up to --limit matches; any other pattern (?a ?b, -x,
+ *  %regex%, { JSON }, [ fields ]) is matched here on the events the script
+ *  returns in range, so its page may hold fewer than --limit events and a
+ *  nextToken that goes on (as aws logs pages do).
  *
  *  Encrypted groups (ph_logcrypt.h): both scripts also return the group's
  *  wrapped data key; the events are copied out of the reply, the key is
  *  opened by a logshipper (ctl_logkeys.c) and the messages are opened here.
  *  The filter script cannot match sealed messages, so for an encrypted
- *  group it returns every event in range and the terms are matched here,
+ *  group it returns every event in range and the pattern is matched here,
  *  after opening (a page may then hold fewer events than --limit; its
  *  nextToken goes on).
  */
 #include "ctl.h"
 #include "ph_logcrypt.h"
+#include "ph_pattern.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,7 +189,8 @@ typedef struct {
     size_t n;
     char *wrapped; /* the group's data key as stored; NULL: a plain group */
     char fwd[64], back[64];
-    char *next; /* filter: nextToken, owned */
+    char *next;            /* filter: nextToken, owned */
+    ph_pattern_t *pattern; /* filter: matched here when set (see the top), owned */
 } s_read_t;
 
 static void s_read_destroy (s_read_t **rd_p)
@@ -203,6 +209,7 @@ static void s_read_destroy (s_read_t **rd_p)
     free (rd->streams);
     free (rd->wrapped);
     free (rd->next);
+    ph_pattern_destroy (&rd->pattern);
     ctl_req_destroy (&rd->req);
     free (rd);
     *rd_p = NULL;
@@ -249,37 +256,37 @@ static s_read_t *s_read_new (ctl_req_t **req_p, const ph_reply_t *reply, size_t 
     return rd;
 }
 
-/*  True when msg holds every term of pattern (see s_add_terms). */
-static bool s_match_terms (const char *msg, const char *pattern)
+/*  Keeps the events that rd->pattern matches (all of them without one),
+ *  in order; frees the others. */
+static void s_keep_matches (s_read_t *rd)
 {
-    const char *p = pattern;
-    while (*p) {
-        while (*p == ' ')
-            p++;
-        if (!*p)
-            break;
-        const char *start = p, *end;
-        if (*p == '"') {
-            start = p + 1;
-            end = strchr (start, '"');
-            if (!end)
-                end = start + strlen (start);
-            p = *end ? end + 1 : end;
-        } else {
-            end = strchr (p, ' ');
-            if (!end)
-                end = p + strlen (p);
-            p = end;
+    if (!rd->pattern)
+        return;
+    ph_pattern_event_t *ev = ph_pattern_event_new ();
+    assert (ev);
+    size_t kept = 0;
+    for (size_t i = 0; i < rd->n; i++) {
+        Porthole__V1__LogEvent *e = &rd->evs[i];
+        ph_pattern_event_set (ev, e->message, strlen (e->message));
+        if (!ph_pattern_match (rd->pattern, ev)) {
+            free (e->event_id);
+            free (e->message);
+            free (rd->streams[i]);
+            continue;
         }
-        if (end > start && !memmem (msg, strlen (msg), start, (size_t)(end - start)))
-            return false;
+        rd->evs[kept] = *e;
+        rd->streams[kept] = rd->streams[i];
+        rd->ptrs[kept] = &rd->evs[kept];
+        kept++;
     }
-    return true;
+    rd->n = kept;
+    ph_pattern_event_destroy (&ev);
 }
 
 static void s_read_reply (s_read_t **rd_p)
 {
     s_read_t *rd = *rd_p;
+    s_keep_matches (rd);
     Porthole__V1__LogsReply body = PORTHOLE__V1__LOGS_REPLY__INIT;
     body.events = rd->ptrs;
     body.n_events = rd->n;
@@ -295,8 +302,8 @@ static void s_read_reply (s_read_t **rd_p)
     s_read_destroy (rd_p);
 }
 
-/*  The data key is here (or not): opens the sealed messages, matches the
- *  filter's terms, answers. */
+/*  The data key is here (or not): opens the sealed messages, answers
+ *  (s_read_reply matches a filter's pattern). */
 static void s_on_data_key (void *arg, const uint8_t *key, const char *why)
 {
     s_read_t *rd = arg;
@@ -309,7 +316,6 @@ static void s_on_data_key (void *arg, const uint8_t *key, const char *why)
         s_read_destroy (&rd);
         return;
     }
-    size_t kept = 0;
     for (size_t i = 0; i < rd->n; i++) {
         Porthole__V1__LogEvent *e = &rd->evs[i];
         const char *stream = rd->filter ? rd->streams[i] : r->log_stream_name;
@@ -324,19 +330,7 @@ static void s_on_data_key (void *arg, const uint8_t *key, const char *why)
                                          "group's key: it was altered or moved]");
             assert (e->message);
         }
-        if (rd->filter && !s_match_terms (e->message, r->filter_pattern ? r->filter_pattern : "")) {
-            free (e->event_id);
-            free (e->message);
-            free (rd->streams[i]);
-            continue;
-        }
-        rd->evs[kept] = *e;
-        if (rd->filter)
-            rd->streams[kept] = rd->streams[i];
-        rd->ptrs[kept] = &rd->evs[kept];
-        kept++;
     }
-    rd->n = kept;
     s_read_reply (&rd);
 }
 
@@ -411,37 +405,52 @@ void ctl_logs_get_events (ctl_req_t *req)
 
 /* ---- FilterLogEvents ----------------------------------------------------- */
 
-/*  Splits pattern into terms (a "quoted phrase" is one term) added to a.
- *  Returns the number of terms, or -1 when there are too many or a quote
- *  is not closed. */
-static int s_add_terms (ctl_argv_t *a, const char *pattern)
+/*  True when pattern is only required terms (letters, digits and '_')
+ *  and "quoted phrases" without escapes: the filter script matches those
+ *  itself (each a case-sensitive substring), which keeps pages full. */
+static bool s_plain_terms (const char *pattern)
 {
-    int n = 0;
     const char *p = pattern;
+    int n = 0;
     while (*p) {
-        while (*p == ' ')
+        if (*p == ' ' || *p == '\t') {
             p++;
-        if (!*p)
-            break;
-        const char *end;
-        if (*p == '"') {
-            end = strchr (p + 1, '"');
-            if (!end)
-                return -1;
-            if (end > p + 1)
-                ctl_argv_addf (a, "%.*s", (int)(end - p - 1), p + 1);
-            p = end + 1;
-        } else {
-            end = strchr (p, ' ');
-            if (!end)
-                end = p + strlen (p);
-            ctl_argv_addf (a, "%.*s", (int)(end - p), p);
-            p = end;
+            continue;
         }
         if (++n > CTL_LOGS_TERMS_MAX)
-            return -1;
+            return false;
+        if (*p == '"') {
+            const char *end = strpbrk (p + 1, "\"\\");
+            if (!end || *end != '"' || strspn (p + 1, " \t") >= (size_t)(end - p - 1))
+                return false; /* an escape, no end, or blank (which matches all) */
+            p = end + 1;
+            if (*p && *p != ' ' && *p != '\t')
+                return false;
+            continue;
+        }
+        size_t len = strspn (p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
+        if (len == 0 || (p[len] && p[len] != ' ' && p[len] != '\t'))
+            return false;
+        p += len;
     }
-    return n;
+    return true;
+}
+
+/*  Adds the terms of a pattern that s_plain_terms accepted to a. */
+static void s_add_terms (ctl_argv_t *a, const char *pattern)
+{
+    const char *p = pattern;
+    while (*p) {
+        if (*p == ' ' || *p == '\t') {
+            p++;
+            continue;
+        }
+        const char *start = *p == '"' ? p + 1 : p;
+        const char *end = *p == '"' ? strchr (start, '"') : start + strcspn (start, " \t");
+        if (end > start)
+            ctl_argv_addf (a, "%.*s", (int)(end - start), start);
+        p = *end == '"' ? end + 1 : end;
+    }
 }
 
 static void s_on_filter (ph_redis_t *redis, ph_reply_t *reply, void *arg)
@@ -455,6 +464,13 @@ static void s_on_filter (ph_redis_t *redis, ph_reply_t *reply, void *arg)
     s_read_t *rd = s_read_new (&req, reply, 5);
     if (ns && *ns && nid && asprintf (&rd->next, "s/%s/%s", nid, ns) < 0)
         rd->next = NULL;
+    /* what the script did not match (see the top); the pattern compiled
+       when the request came, so it compiles now */
+    const char *text = rd->req->env->logs->filter_pattern;
+    if (text && *text && (rd->wrapped || !s_plain_terms (text))) {
+        rd->pattern = ph_pattern_new (text, NULL, 0);
+        assert (rd->pattern);
+    }
     s_read_finish (rd);
 }
 
@@ -492,6 +508,17 @@ void ctl_logs_filter_events (ctl_req_t *req)
                           r->log_stream_names[i], CTL_LOGS_NAME_MAX);
             return;
         }
+    const char *text = r->filter_pattern ? r->filter_pattern : "";
+    char err[PH_PATTERN_ERR_MAX];
+    ph_pattern_t *pattern = ph_pattern_new (text, err, sizeof err);
+    if (!pattern) {
+        ctl_req_fail (&req, CTL_E_INVALID_REQUEST,
+                      "porthole: --filter-pattern: %s (the syntax of metric filter patterns; try "
+                      "it with porthole logs test-metric-filter)",
+                      err);
+        return;
+    }
+    ph_pattern_destroy (&pattern);
     ctl_argv_t a;
     ctl_argv_init (&a);
     ctl_argv_add (&a, "EVAL");
@@ -509,12 +536,7 @@ void ctl_logs_filter_events (ctl_req_t *req)
     ctl_argv_addf (&a, "%zu", r->n_log_stream_names);
     for (size_t i = 0; i < r->n_log_stream_names; i++)
         ctl_argv_add (&a, r->log_stream_names[i]);
-    if (s_add_terms (&a, r->filter_pattern ? r->filter_pattern : "") < 0) {
-        ctl_argv_free (&a);
-        ctl_req_fail (&req, CTL_E_INVALID_REQUEST,
-                      "porthole: --filter-pattern has an unclosed quote or more than %d terms",
-                      CTL_LOGS_TERMS_MAX);
-        return;
-    }
+    if (s_plain_terms (text))
+        s_add_terms (&a, text);
     ctl_req_queued (&req, ctl_argv_send (&a, req->ctl->redis, s_on_filter, req));
 }

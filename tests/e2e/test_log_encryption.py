@@ -71,7 +71,7 @@ class LogEncryptionTest(StackTest):
         self.assertEqual({e["logStreamName"] for e in found} >= {sid + ".txt"}, True)
         self.assertTrue(all("secret-42-text" in e["message"] for e in found))
         nothing = self.stack.cli_json("logs", "filter-log-events", "--log-group-name", GROUP,
-                                      "--filter-pattern", "no-such-words-here")["events"]
+                                      "--filter-pattern", '"no-such-words-here"')["events"]
         self.assertEqual(nothing, [])
         # an event moved to another stream does not open there: shown as such
         key_a = "ph:logs:{%s}:%s" % (GROUP, sid + ".txt")

@@ -195,6 +195,30 @@ class LogsCliTest(StackTest):
         self.assertEqual(msgs('"refused connection"'), [])
         got = self.filter_all("--log-stream-names", "db", "--filter-pattern", "refused")
         self.assertEqual(got, [("db", "db says: connection refused")])
+        # the rest of the metric filter language, matched by the controller
+        self.assertEqual(msgs("?reset ?cache"), ["ERROR connection reset",
+                                                 "refused: connection to cache"])
+        self.assertEqual(msgs("ERROR -reset"), ["ERROR connection refused by db"])
+        self.assertEqual(msgs("%^ERROR conn%"), ["ERROR connection refused by db",
+                                                "ERROR connection reset"])
+        self.assertEqual(msgs("%refused$%"), ["db says: connection refused"])
+        self.assertEqual(msgs("[level=ERROR, what, state=re*, ...]"),
+                         ["ERROR connection refused by db", "ERROR connection reset"])
+        self.put("cli/filter", "json", [(t0 + 5, '{"user": "root", "n": 12}'),
+                                        (t0 + 6, '{"user": "alice", "n": 3}')])
+        self.assertEqual(msgs('{ $.user = "root" && $.n > 10 }'), ['{"user": "root", "n": 12}'])
+        self.assertEqual(msgs('"n\\": 3"'), ['{"user": "alice", "n": 3}'])  # an escaped quote
+        # a small --limit with a sparse match: pages go on until the match
+        got = self.filter_all("--filter-pattern", "{ $.n < 5 }", "--limit", "1")
+        self.assertEqual(got, [("json", '{"user": "alice", "n": 3}')])
+        # a pattern that does not parse: the CLI says where, the controller too
+        p = self.stack.cli("logs", "filter-log-events", "--log-group-name", "cli/filter",
+                           "--filter-pattern", "{ $.n > }")
+        self.assertEqual(p.returncode, USAGE, p.stderr)
+        self.assertIn(b"position", p.stderr)
+        p = self.stack.cli("logs", "filter-log-events", "--log-group-name", "cli/filter",
+                           "--filter-pattern", "a-b")
+        self.assertIn(b"put the term in double quotes", p.stderr)
         got = self.filter_all("--start-time", str(t0 + 1), "--end-time", str(t0 + 3))
         self.assertEqual([m for _, m in got], ["ERROR connection reset",
                                                "refused: connection to cache"])

@@ -177,7 +177,7 @@ class LogshipperTest(StackTest):
                           "the session in History")
         self.assertEqual(hist["Status"], "Terminated")
         r = self.logs("filter-log-events", "--log-group-name", "porthole/sessions",
-                      "--log-stream-names", sid + ".txt", "--filter-pattern", "transcript-marker-42")
+                      "--log-stream-names", sid + ".txt", "--filter-pattern", '"transcript-marker-42"')
         self.assertTrue(r["events"], r)
 
 
