@@ -43,15 +43,10 @@ static int s_call (const cli_ctx_t *ctx, cli_conn_t *conn, Porthole__V1__AlarmsR
 /*  Sends req and prints nothing (the verbs that change something). */
 static int s_run_silent (cli_ctx_t *ctx, Porthole__V1__AlarmsRequest *req)
 {
-    cli_conn_t *conn;
-    ph_env_t *reply = NULL;
-    int rc = cli_connect (ctx, &conn, NULL);
-    if (rc != PH_EXIT_OK)
-        return rc;
-    rc = s_call (ctx, conn, req, &reply);
-    ph_wire_free (&reply);
-    cli_conn_destroy (&conn, 0);
-    return rc;
+    ph_env_t env = PH_ENV_INIT;
+    env.body_case = PORTHOLE__V1__ENVELOPE__BODY_ALARMS;
+    env.alarms = req;
+    return cli_run_request (ctx, &env, PORTHOLE__V1__ENVELOPE__BODY_ALARMS_REPLY, NULL, NULL);
 }
 
 /*  Reads the alarm name option name (required or not) into *value. */

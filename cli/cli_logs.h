@@ -57,8 +57,9 @@ int cli_logs_token_option (const cli_ctx_t *ctx, const cli_args_t *args,
 int cli_logs_call (const cli_ctx_t *ctx, cli_conn_t *conn, Porthole__V1__LogsRequest *req,
                    ph_env_t **reply);
 
-/*  Connects, sends req, prints to_json's document through view. Returns
- *  an exit code. Blocks up to ctx->timeout_s. */
+/*  Connects, sends req, prints to_json's document through view (NULL
+ *  to_json: prints nothing). Returns an exit code. Blocks up to
+ *  ctx->timeout_s. */
 int cli_logs_run (cli_ctx_t *ctx, Porthole__V1__LogsRequest *req,
                   json_t *(*to_json) (const ph_env_t *reply), const cli_view_t *view);
 

@@ -76,15 +76,7 @@ static int s_filter_name_option (const cli_ctx_t *ctx, const cli_args_t *args, c
 /*  Sends req; prints nothing on success (as aws logs). */
 static int s_run_silent (cli_ctx_t *ctx, Porthole__V1__LogsRequest *req)
 {
-    cli_conn_t *conn;
-    ph_env_t *reply = NULL;
-    int rc = cli_connect (ctx, &conn, NULL);
-    if (rc != PH_EXIT_OK)
-        return rc;
-    rc = cli_logs_call (ctx, conn, req, &reply);
-    ph_wire_free (&reply);
-    cli_conn_destroy (&conn, 0);
-    return rc;
+    return cli_logs_run (ctx, req, NULL, NULL);
 }
 
 int cli_verb_logs_put_metric_filter (cli_ctx_t *ctx, const cli_args_t *args)

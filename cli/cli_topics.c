@@ -87,18 +87,7 @@ static int s_run (cli_ctx_t *ctx, Porthole__V1__TopicsRequest *req,
     ph_env_t env = PH_ENV_INIT;
     env.body_case = PORTHOLE__V1__ENVELOPE__BODY_TOPICS;
     env.topics = req;
-    if (to_json)
-        return cli_run_request (ctx, &env, PORTHOLE__V1__ENVELOPE__BODY_TOPICS_REPLY, to_json,
-                                view);
-    cli_conn_t *conn;
-    ph_env_t *reply = NULL;
-    int rc = cli_connect (ctx, &conn, NULL);
-    if (rc != PH_EXIT_OK)
-        return rc;
-    rc = s_call (ctx, conn, req, &reply);
-    ph_wire_free (&reply);
-    cli_conn_destroy (&conn, 0);
-    return rc;
+    return cli_run_request (ctx, &env, PORTHOLE__V1__ENVELOPE__BODY_TOPICS_REPLY, to_json, view);
 }
 
 /* ---- topics ---------------------------------------------------------------- */

@@ -66,7 +66,7 @@ int cli_run_request (cli_ctx_t *ctx, ph_env_t *req, ph_body_t expect,
     if (rc != PH_EXIT_OK)
         return rc;
     rc = cli_conn_call (ctx, conn, req, expect, &reply);
-    if (rc == PH_EXIT_OK) {
+    if (rc == PH_EXIT_OK && to_json) {
         json_t *doc = to_json (reply);
         if (!doc || cli_output_print (ctx, doc, view) != 0)
             rc = cli_error (PH_EXIT_API, "cannot write the output");

@@ -20,8 +20,9 @@
 int cli_connect (const cli_ctx_t *ctx, cli_conn_t **conn, cli_creds_t *creds);
 
 /*  Connects, sends req, expects a reply of body expect and prints it as
- *  to_json makes it, through view. Returns an exit code. Blocks up to
- *  ctx->timeout_s. */
+ *  to_json makes it, through view (NULL to_json: prints nothing, for the
+ *  verbs that change something, as aws does). Returns an exit code. Blocks
+ *  up to ctx->timeout_s. */
 int cli_run_request (cli_ctx_t *ctx, ph_env_t *req, ph_body_t expect,
                      json_t *(*to_json) (const ph_env_t *reply), const cli_view_t *view);
 
