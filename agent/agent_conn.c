@@ -18,7 +18,7 @@
  */
 #include "agent.h"
 #include "agent_log.h"
-#include "ph_crypto.h"
+#include "ph_random.h"
 #include "ph_errors.h"
 #include "ph_log.h"
 #include "ph_util.h"

@@ -10,14 +10,14 @@
  *                 strictly ordered sending, one batch in flight per
  *                 session, acks, backoff, TranscriptComplete
  *  agent_ship_net.c  the DEALERs to the logshippers and what they answer
- *  agent_spool.c  the on-disk spool: spool/<session id>/NNNNNNNN.batch, one
- *                 serialized Envelope{PutLogEvents} each, written with
- *                 fsync before it is sent, deleted once acknowledged
+ *  agent_spool.c  the on-disk spool: spool/<session id>/NNNNNNNN.batch
+ *                 segments of checksummed records, one serialized
+ *                 Envelope{PutLogEvents} each, written and fdatasync'ed
+ *                 by a zactor; a batch is sent only once it is durable
  *
- *  At-least-once: a batch leaves the spool only after a logshipper's
+ *  At-least-once: a batch stays on disk at least until a logshipper's
  *  PutLogEventsReply for its batch_id; the logshipper de-duplicates.
- *  Everything runs on the agent's zloop; the spool writes small files with
- *  fsync in the reactor (acceptable for this stage; see agent_spool.c).
+ *  Everything but the spool's disk writes runs on the agent's zloop.
  */
 #ifndef PH_AGENT_LOG_H
 #define PH_AGENT_LOG_H
@@ -45,35 +45,64 @@
 
 typedef struct _ph_spool_t ph_spool_t;
 
-/*  Opens (creating, mode 0700) the spool directory dir and adds up the size
- *  of what it holds. max_bytes bounds it (ph_spool_full). Blocks on the
- *  disk; call at start-up. Returns NULL with the reason logged. */
+/*  Called on the reactor when batch n of session sid reached the disk
+ *  (ok: fdatasync'ed, it may be shipped) or could not be written (!ok:
+ *  its events are lost, already logged). *data_p is the buffer given to
+ *  ph_spool_write: the callee may take it (setting *data_p to NULL). */
+typedef void (ph_spool_durable_fn) (void *arg, const char *sid, uint32_t n, bool ok,
+                                    uint8_t **data_p, size_t len);
+
+/*  Opens (creating, mode 0700) the spool directory dir, reads back what it
+ *  holds (ph_spool_sessions, ph_spool_batches) and starts the actor that
+ *  writes it. max_bytes bounds the unacknowledged bytes (ph_spool_full).
+ *  Blocks on the disk; call at start-up. Returns NULL with the reason
+ *  logged. */
 ph_spool_t *ph_spool_new (const char *dir, uint64_t max_bytes);
+
+/*  Reports go to on_durable(arg, ...), called from loop; with loop NULL
+ *  only from ph_spool_flush. Returns 0 or PH_EIO. */
+int ph_spool_attach (ph_spool_t *self, zloop_t *loop, ph_spool_durable_fn *on_durable, void *arg);
+
+/*  Waits until everything written so far is durable and reported, then
+ *  stops the actor and frees everything (on_durable is not called any
+ *  more). Blocks on the disk. */
 void ph_spool_destroy (ph_spool_t **self_p);
 
-/*  Writes batch n of session sid (len bytes) with fsync. Returns 0 or
- *  PH_EIO (logged). Blocks on the disk for one small file. */
-int ph_spool_write (ph_spool_t *self, const char *sid, uint32_t n, const void *data, size_t len);
+/*  Hands batch n (stream: PH_SHIP_CAST or PH_SHIP_TEXT) of session sid,
+ *  len bytes at *data_p, to the actor, which takes the buffer (*data_p
+ *  is set to NULL) and reports it through on_durable. Batch numbers are
+ *  unique within a session. Never blocks. Returns 0, or PH_EINVAL (a bad
+ *  session id or size, logged) / PH_EIO with *data_p still the caller's. */
+int ph_spool_write (ph_spool_t *self, const char *sid, uint32_t n, unsigned stream,
+                    uint8_t **data_p, size_t len);
 
-/*  Reads batch n of session sid into a heap buffer the caller frees; NULL
- *  when it is missing or unreadable. */
+/*  Blocks until every batch written so far has been reported (its
+ *  on_durable called). For shutdown and tests. */
+void ph_spool_flush (ph_spool_t *self);
+
+/*  Reads durable batch n of session sid into a heap buffer the caller
+ *  frees; NULL when it is not durable, missing or unreadable. Reads the
+ *  disk (usually the page cache) in the caller's thread. */
 uint8_t *ph_spool_read (ph_spool_t *self, const char *sid, uint32_t n, size_t *len);
 
-/*  Deletes batch n of session sid (acknowledged). */
+/*  Batch n of session sid was acknowledged: it no longer counts against
+ *  the bound, and its segment is deleted once nothing in it waits. */
 void ph_spool_remove (ph_spool_t *self, const char *sid, uint32_t n);
 
-/*  Removes the (empty) directory of session sid. */
+/*  The transcript of sid is complete: its directory is removed. */
 void ph_spool_forget (ph_spool_t *self, const char *sid);
 
-/*  True when the spool holds max_bytes or more: output is held back. */
+/*  True when the spool holds max_bytes or more, or too much is still on
+ *  its way to the disk: output is held back. */
 bool ph_spool_full (const ph_spool_t *self);
 
-/*  The sessions that have a directory in the spool: a list of strings the
- *  caller destroys (zlist with autofree). */
+/*  The sessions that have durable, unacknowledged batches: a list of
+ *  strings the caller destroys (zlist with autofree). */
 zlist_t *ph_spool_sessions (ph_spool_t *self);
 
-/*  The batch numbers of session sid in ascending order, as a heap array of
- *  *count entries the caller frees (NULL when none). */
+/*  The durable, unacknowledged batch numbers of session sid in ascending
+ *  order, as a heap array of *count entries the caller frees (NULL when
+ *  none). */
 uint32_t *ph_spool_batches (ph_spool_t *self, const char *sid, size_t *count);
 
 /* ---- agent_ship.c -------------------------------------------------------- */
@@ -126,7 +155,8 @@ bool ph_transcript_log_input (const ph_transcript_t *t);
 void ph_ship_append (ph_transcript_t *t, ph_ship_stream_t which, const char *msg, size_t len);
 
 /*  The session's process has ended and its SessionEnded was sent: cut what
- *  is pending; once every batch is acknowledged the shipper sends
+ *  is pending and wait until the spool has it on disk (blocks on one sync,
+ *  once per session); once every batch is acknowledged the shipper sends
  *  TranscriptComplete. The caller lets go of t. */
 void ph_ship_transcript_end (ph_transcript_t *t);
 

@@ -5,7 +5,11 @@
  *  <sid>.txt text lines). A batch is cut every PH_SHIP_CUT_MS while
  *  streaming is on (else only when the session ends), or as soon as a
  *  stream reaches PH_SHIP_BATCH_EVENTS / PH_SHIP_BATCH_BYTES. A cut
- *  batch is written to the spool (fsync) BEFORE it is sent. Batches of a
+ *  batch goes to the spool's actor and is sent only once the spool
+ *  reported it durable (fdatasync'ed); meanwhile the reactor goes on
+ *  reading the sessions. The batch at the head of the queue is sent from
+ *  the buffer the spool gives back; a later one is read back from its
+ *  segment when its turn comes. Batches of a
  *  session are sent strictly in order, one in flight at a time, so the
  *  timestamps of every stream stay ordered at the logshipper. A batch that
  *  is not acknowledged is sent again after an exponential backoff
@@ -34,6 +38,12 @@ typedef struct {
     char *msg;
 } s_event_t;
 
+/*  A batch handed to the spool, not yet acknowledged. */
+typedef struct {
+    uint32_t n;
+    bool durable; /* reported by the spool: it may be sent */
+} s_queued_t;
+
 typedef struct {
     s_event_t *ev;
     size_t n, cap;
@@ -49,7 +59,7 @@ struct _ph_transcript_t {
     s_pending_t pend[PH_SHIP_STREAMS];
     uint64_t last_cut_ms; /* monotonic */
     uint32_t next_n;      /* number of the next batch cut */
-    uint32_t *queue;      /* spooled, unacknowledged batch numbers, in order */
+    s_queued_t *queue;    /* spooled, unacknowledged batches, in order */
     size_t qlen, qcap;
     /* the batch in flight: queue[0] */
     uint8_t *data;
@@ -60,8 +70,9 @@ struct _ph_transcript_t {
     uint32_t backoff_ms;
     size_t target; /* logshipper index for the next send */
     bool refused_warned;
-    bool ended;    /* no more events will come */
-    bool complete; /* TranscriptComplete sent */
+    bool ended;     /* no more events will come */
+    bool recovered; /* taken up from an earlier run's spool */
+    bool complete;  /* TranscriptComplete sent */
     uint64_t complete_ms;
 };
 
@@ -130,24 +141,32 @@ static ph_transcript_t *s_transcript_new (ph_ship_t *ship, const char *sid,
     return t;
 }
 
-static int s_queue_push (ph_transcript_t *t, uint32_t n)
+static int s_queue_push (ph_transcript_t *t, uint32_t n, bool durable)
 {
     if (t->qlen == t->qcap) {
         size_t cap = t->qcap ? t->qcap * 2 : 16;
-        uint32_t *q = realloc (t->queue, cap * sizeof *q);
+        s_queued_t *q = realloc (t->queue, cap * sizeof *q);
         if (!q)
             return PH_ENOMEM;
         t->queue = q;
         t->qcap = cap;
     }
-    t->queue[t->qlen++] = n;
+    t->queue[t->qlen].n = n;
+    t->queue[t->qlen].durable = durable;
+    t->qlen++;
     return 0;
+}
+
+/*  Removes queue entry i. */
+static void s_queue_drop (ph_transcript_t *t, size_t i)
+{
+    memmove (t->queue + i, t->queue + i + 1, (t->qlen - i - 1) * sizeof *t->queue);
+    t->qlen--;
 }
 
 static void s_queue_pop (ph_transcript_t *t)
 {
-    memmove (t->queue, t->queue + 1, (t->qlen - 1) * sizeof *t->queue);
-    t->qlen--;
+    s_queue_drop (t, 0);
 }
 
 /*  FNV-1a: the request id of a batch, from its id. */
@@ -206,7 +225,8 @@ out_free:
     return buf;
 }
 
-/*  Spools the pending events of stream which as the next batch. */
+/*  Hands the pending events of stream which to the spool as the next
+ *  batch; it is sent once the spool reports it durable (s_on_durable). */
 static void s_cut_stream (ph_transcript_t *t, ph_ship_stream_t which)
 {
     s_pending_t *p = &t->pend[which];
@@ -217,8 +237,8 @@ static void s_cut_stream (ph_transcript_t *t, ph_ship_stream_t which)
     uint8_t *buf = s_encode (t, which, n, &len);
     if (!buf)
         ph_error ("session %s: cannot encode %zu transcript events; they are lost", t->sid, p->n);
-    else if (ph_spool_write (t->ship->spool, t->sid, n, buf, len) == 0)
-        s_queue_push (t, n);
+    else if (ph_spool_write (t->ship->spool, t->sid, n, which, &buf, len) == 0)
+        s_queue_push (t, n, false);
     free (buf);
     s_pending_clear (p);
 }
@@ -289,29 +309,65 @@ static bool s_batch_readable (const uint8_t *data, size_t len)
     return ok;
 }
 
-/*  Loads queue[0] for sending; a file that went missing is skipped, one
- *  that is damaged is deleted (logged: its events are lost). */
+/*  t->data holds queue[0]: it is the batch in flight from now on. */
+static void s_head_ready (ph_transcript_t *t)
+{
+    s_batch_id (t, t->queue[0].n, t->batch_id, sizeof t->batch_id);
+    t->request_id = s_request_id (t->batch_id);
+    t->deadline_ms = 0;
+}
+
+/*  Loads queue[0], once durable, for sending. One that went missing is
+ *  skipped; one taken up from an earlier run that does not decode is
+ *  dropped (logged: its events are lost). Batches of this run were
+ *  encoded here and are checksummed on disk: they are not decoded again. */
 static bool s_load_head (ph_transcript_t *t)
 {
-    while (t->qlen && !t->data) {
-        t->data = ph_spool_read (t->ship->spool, t->sid, t->queue[0], &t->len);
-        if (t->data && s_batch_readable (t->data, t->len))
+    while (t->qlen && t->queue[0].durable && !t->data) {
+        uint32_t n = t->queue[0].n;
+        t->data = ph_spool_read (t->ship->spool, t->sid, n, &t->len);
+        if (t->data && (!t->recovered || s_batch_readable (t->data, t->len)))
             break;
-        ph_error ("session %s: spooled batch %u is %s; skipping it", t->sid, t->queue[0],
+        ph_error ("session %s: spooled batch %u is %s; skipping it", t->sid, n,
                   t->data ? "damaged (it does not decode); its events are lost"
                           : "missing or unreadable");
-        if (t->data)
-            ph_spool_remove (t->ship->spool, t->sid, t->queue[0]);
+        if (t->data) /* an unreadable one stays on disk for a restart */
+            ph_spool_remove (t->ship->spool, t->sid, n);
         free (t->data);
         t->data = NULL;
         s_queue_pop (t);
     }
     if (!t->data)
         return false;
-    s_batch_id (t, t->queue[0], t->batch_id, sizeof t->batch_id);
-    t->request_id = s_request_id (t->batch_id);
-    t->deadline_ms = 0;
+    s_head_ready (t);
     return true;
+}
+
+/*  The spool's report on batch n of sid (ph_spool_durable_fn). */
+static void s_on_durable (void *arg, const char *sid, uint32_t n, bool ok, uint8_t **data_p,
+                          size_t len)
+{
+    ph_ship_t *self = arg;
+    ph_transcript_t *t = zhashx_lookup (self->transcripts, sid);
+    size_t i = 0;
+    while (t && i < t->qlen && t->queue[i].n != n)
+        i++;
+    if (!t || i == t->qlen)
+        return;
+    if (!ok) {
+        ph_error ("session %s: transcript batch %u could not be spooled; its events are lost", sid,
+                  n);
+        s_queue_drop (t, i);
+    } else {
+        t->queue[i].durable = true;
+        if (i == 0 && !t->data) { /* next to go: send it from memory */
+            t->data = *data_p;
+            t->len = len;
+            *data_p = NULL;
+            s_head_ready (t);
+        }
+    }
+    s_pump (t, ph_mono_ms ());
 }
 
 static void s_pump (ph_transcript_t *t, uint64_t now)
@@ -336,7 +392,7 @@ static void s_pump (ph_transcript_t *t, uint64_t now)
 /*  The batch in flight was acknowledged (or refused for good). */
 static void s_batch_done (ph_transcript_t *t)
 {
-    ph_spool_remove (t->ship->spool, t->sid, t->queue[0]);
+    ph_spool_remove (t->ship->spool, t->sid, t->queue[0].n);
     s_queue_pop (t);
     free (t->data);
     t->data = NULL;
@@ -417,10 +473,11 @@ static void s_recover (ph_ship_t *self)
         size_t count = 0;
         uint32_t *nums = ph_spool_batches (self->spool, sid, &count);
         for (size_t i = 0; i < count; i++)
-            s_queue_push (t, nums[i]);
+            s_queue_push (t, nums[i], true);
         t->next_n = count ? nums[count - 1] + 1 : 0;
         free (nums);
         t->ended = true;
+        t->recovered = true;
         zhashx_insert (self->transcripts, t->sid, t);
         ph_info ("session %s: %zu transcript batches left in the spool; sending them", sid, count);
     }
@@ -442,7 +499,8 @@ ph_ship_t *ph_ship_new (ph_agent_t *agent, const char *state_dir, uint64_t spool
     self->net = ph_shippers_new (agent->loop, s_on_reply, self);
     self->transcripts = zhashx_new ();
     self->prefs.log_group = self->group;
-    if (!self->group || !self->spool || !self->net || !self->transcripts) {
+    if (!self->group || !self->spool || !self->net || !self->transcripts ||
+        ph_spool_attach (self->spool, agent->loop, s_on_durable, self) != 0) {
         ph_ship_destroy (&self);
         return NULL;
     }
@@ -532,6 +590,10 @@ void ph_ship_transcript_end (ph_transcript_t *t)
         return;
     s_cut (t);
     t->ended = true;
+    /* the session's last batches are on disk when its end is reported (a
+     * reader of the spool directory sees the whole transcript); one sync,
+     * behind at most PH_SPOOL_UNSYNCED_MAX bytes, once per session */
+    ph_spool_flush (t->ship->spool);
     s_pump (t, ph_mono_ms ());
 }
 

@@ -18,7 +18,7 @@
  *  than under a burst of our own.
  */
 #include "lg.h"
-#include "ph_crypto.h"
+#include "ph_random.h"
 #include "ph_errors.h"
 #include "ph_log.h"
 #include "ph_util.h"

@@ -14,7 +14,7 @@
  *  blocks; the enrollments run on an lg_loop.
  */
 #include "lg.h"
-#include "ph_crypto.h"
+#include "ph_random.h"
 #include "ph_errors.h"
 #include "ph_log.h"
 #include "ph_util.h"

@@ -4,7 +4,7 @@
  *  without application traffic. */
 #include "cli_conn.h"
 #include "cli_output.h"
-#include "ph_crypto.h"
+#include "ph_random.h"
 #include "ph_log.h"
 #include "ph_util.h"
 

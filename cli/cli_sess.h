@@ -20,7 +20,7 @@
 #include "cli_outq.h"
 #include "cli_profile.h"
 #include "cli_term.h"
-#include "ph_crypto.h"
+#include "ph_random.h"
 #include "ph_stream.h"
 
 #define CLI_TICK_MS          10    /* poll timeout: stream ticks, deadlines */

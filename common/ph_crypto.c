@@ -1,35 +1,15 @@
 /*  ph_crypto: see ph_crypto.h. */
 #include "ph_crypto.h"
 #include "ph_errors.h"
+#include "ph_random.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-
-/*  getrandom(2) first: the kernel's CSPRNG needs no state in this process
- *  (OpenSSL's DRBG costs the agent ~2 MB of RSS); RAND_bytes when the
- *  system call is missing. */
-int ph_random_bytes (void *buf, size_t len)
-{
-    uint8_t *p = buf;
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = getrandom (p + got, len - got, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return RAND_bytes (p + got, (int)(len - got)) == 1 ? 0 : PH_EIO;
-        got += (size_t)n;
-    }
-    return 0;
-}
 
 int ph_aead_seal (const uint8_t key[PH_AEAD_KEY_LEN], const void *aad, size_t aadlen,
                   const void *in, size_t len, uint8_t *out)

@@ -1,6 +1,8 @@
 /*  ph_crypto: the one module that includes OpenSSL (STYLE.md habit 12).
- *  Random bytes, SHA-256, HMAC-SHA256, constant-time comparison, and the
- *  session tokens built on them (DESIGN.md §4).
+ *  SHA-256, HMAC-SHA256, constant-time comparison, AES-256-GCM, and the
+ *  session tokens built on them (DESIGN.md §4). Random bytes are
+ *  ph_random's (no OpenSSL); this header includes ph_random.h for the
+ *  modules that need both.
  *
  *  A session token is "<expiry ms>.<hex HMAC-SHA256>" where the HMAC key is
  *  the cluster secret (the 32 bytes whose hex is ph:secret:cluster in Redis)
@@ -10,6 +12,8 @@
 #ifndef PH_CRYPTO_H
 #define PH_CRYPTO_H
 
+#include "ph_random.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,9 +21,6 @@
 #define PH_SHA256_LEN   32
 #define PH_TOKEN_TTL_MS 60000
 #define PH_TOKEN_MAX    96 /* text length bound, NUL included */
-
-/*  Fills buf with len cryptographically random bytes. Returns 0 or PH_EIO. */
-int ph_random_bytes (void *buf, size_t len);
 
 /*  Writes 2*len lowercase hex digits and a NUL to out. */
 void ph_hex (const void *data, size_t len, char *out);

@@ -4,7 +4,7 @@
  *  a logshipper without an agent; the agent is the real client.
  */
 #include "ls.h"
-#include "ph_crypto.h"
+#include "ph_random.h"
 
 #include <getopt.h>
 #include <stdio.h>

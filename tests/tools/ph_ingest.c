@@ -35,7 +35,7 @@
  *  Exit codes: 0 measured (and verified), 64 bad arguments, 65 bad key
  *  file, 69 no answer, 70 a batch refused or Redis missing lines.
  */
-#include "ph_crypto.h"
+#include "ph_random.h"
 #include "ph_errors.h"
 #include "ph_keys.h"
 #include "ph_redis.h"

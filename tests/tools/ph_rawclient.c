@@ -17,7 +17,7 @@
  *  Prints "error CODE MESSAGE", "reply BODY" (start_session_reply: then the
  *  session id and the token) or "no reply"; exits 0.
  */
-#include "ph_crypto.h"
+#include "ph_random.h"
 #include "ph_keys.h"
 #include "ph_wire.h"
 
