@@ -77,22 +77,74 @@ struct _ph_agent_t {
     struct _ph_ship_t *ship; /* transcripts (agent_log.h) */
     ph_keypair_t kp;         /* the agent's CURVE keypair, also for logshippers */
     uint64_t next_request_id;
-    bool connected;           /* CURVE handshake done on the current connection */
-    bool hello_ok;            /* HelloReply seen since the last (re)connect */
-    bool auth_warned;         /* a failed handshake was logged already */
-    uint64_t hello_sent_ms;   /* monotonic; 0: never */
-    uint32_t heartbeat_ms;    /* from HelloReply */
-    int heartbeat_timer;      /* zloop timer id, or -1 */
-    int tick_timer;           /* zloop timer id, or -1 */
-    int signal_fd;            /* signalfd: SIGCHLD, SIGTERM, SIGINT */
-    uint64_t tick_count;      /* incremented by every tick */
-    uint8_t iobuf[64 * 1024]; /* one read of a session's output */
-    const char *action_stop;  /* alarm actions' commands (agent_actions.c) */
+    bool connected;                      /* CURVE handshake done on the current connection */
+    bool hello_ok;                       /* HelloReply seen since the last (re)connect */
+    bool auth_warned;                    /* a failed handshake was logged already */
+    uint64_t hello_sent_ms;              /* monotonic; 0: never */
+    uint64_t hello_due_ms;               /* monotonic: next Hello while unanswered */
+    uint32_t hello_retry_ms;             /* base of the next Hello retry (2 s doubling to 30 s) */
+    uint64_t waiting_since_ms;           /* monotonic: no HelloReply since then */
+    uint32_t hello_deadline_ms;          /* waiting this long: a new DEALER (jittered) */
+    uint64_t rebuild_due_ms;             /* monotonic: DEALER replaced then; 0: not planned */
+    uint32_t rebuild_step_ms;            /* base of the next rebuild delay (1 s doubling to 30 s) */
+    char server_key[PH_Z85_KEY_LEN + 1]; /* the controller's, pinned */
+    uint32_t heartbeat_ms;               /* from HelloReply */
+    int heartbeat_timer;                 /* zloop timer id, or -1 */
+    int tick_timer;                      /* zloop timer id, or -1 */
+    int signal_fd;                       /* signalfd: SIGCHLD, SIGTERM, SIGINT */
+    uint64_t tick_count;                 /* incremented by every tick */
+    uint8_t iobuf[64 * 1024];            /* one read of a session's output */
+    const char *action_stop;             /* alarm actions' commands (agent_actions.c) */
     const char *action_reboot;
     zlistx_t *actions; /* action commands still running */
 };
 
 /* ---- agent_conn.c ------------------------------------------------------ */
+
+/*  The agent's DEALERs (to the controller, to each logshipper) are made
+ *  the same way, by ph_agent_dealer_open: CURVE client of the server's
+ *  pinned key with the agent's keypair, connect only, ZMQ_IMMEDIATE, and a
+ *  socket monitor (a PAIR on a fresh inproc endpoint) reporting
+ *  PH_AGENT_DEALER_EVENTS. libzmq 4.3.4 never reconnects a DEALER whose
+ *  handshake the server refused (ZAP 400/500, a broken handshake): after
+ *  such an event (ph_agent_handshake_refused) the owner closes it and
+ *  opens a new one after a jittered backoff (ph_agent_jitter). After
+ *  ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL libzmq reconnects by itself. */
+#define PH_AGENT_DEALER_EVENTS                                                                     \
+    (ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |                                      \
+     ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |                  \
+     ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+#define PH_AGENT_REBUILD_MIN_MS 1000  /* first new DEALER after a failed handshake */
+#define PH_AGENT_REBUILD_MAX_MS 30000 /* ... doubling up to this */
+
+typedef struct {
+    const char *server_key; /* Z85 */
+    int sndhwm;
+    int reconnect_ms;        /* ZMQ_RECONNECT_IVL, plus a random 0..reconnect_jitter_ms */
+    int reconnect_jitter_ms; /* so that a fleet does not reconnect in lockstep */
+    int reconnect_max_ms;    /* ZMQ_RECONNECT_IVL_MAX */
+} ph_agent_dealer_opts_t;
+
+/*  Creates a DEALER (not yet connected) and its monitor into *dealer and
+ *  *monitor. Returns 0, PH_EINVAL (server_key is not a Z85 key) or PH_EIO;
+ *  on failure nothing is left open. */
+int ph_agent_dealer_open (const ph_keypair_t *kp, const ph_agent_dealer_opts_t *o, zsock_t **dealer,
+                          zsock_t **monitor);
+
+/*  Ends the zloop readers of both (if any), stops the monitor and closes
+ *  both sockets; messages not yet sent are dropped. Accepts NULLs. */
+void ph_agent_dealer_close (zloop_t *loop, zsock_t **dealer, zsock_t **monitor);
+
+/*  The next event waiting on a monitor, without blocking: true with
+ *  *event set, false when none waits. */
+bool ph_agent_monitor_next (zsock_t *monitor, uint16_t *event);
+
+/*  True for ZMQ_EVENT_HANDSHAKE_FAILED_AUTH and _PROTOCOL: the server
+ *  refused the handshake, and libzmq will not try that connection again. */
+bool ph_agent_handshake_refused (uint16_t event);
+
+/*  base_ms +- 25 %, uniformly random: retries of a fleet spread out. */
+uint32_t ph_agent_jitter (uint32_t base_ms);
 
 /*  Creates the DEALER (CURVE client of server_key, reconnect with jitter),
  *  its monitor, the signalfd and the timers on agent->loop, and connects.

@@ -12,13 +12,24 @@
  *    every new connection starts with Hello (host facts, live sessions),
  *    so a controller that restarted or a new controller behind the same
  *    address rebuilds its routes. Error{NotRegistered} also triggers Hello.
- *  - One heartbeat timer (interval from HelloReply; until then it retries
- *    Hello), one 15 ms tick for the session streams, and a signalfd for
- *    SIGCHLD (reaping) and SIGTERM/SIGINT (clean exit).
+ *  - libzmq does not reconnect a DEALER whose handshake was refused
+ *    (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH / _PROTOCOL), so such a DEALER is
+ *    replaced by a new one, 1 s later doubling to 30 s (jittered); so is a
+ *    DEALER that got no HelloReply for a minute (jittered), whatever the
+ *    reason. After _NO_DETAIL (connection dropped, handshake timed out)
+ *    libzmq reconnects by itself, and a new DEALER ~1 s later would only
+ *    cut that attempt off mid-handshake (thousands of them when a busy
+ *    controller times handshakes out): it is left to libzmq.
+ *  - One heartbeat timer: the interval from HelloReply; until then a
+ *    250 ms tick that repeats Hello after 2 s, 4, 8, 16, then every 30 s
+ *    (each +-25 %), so that 10,000 agents waiting on a busy controller
+ *    do not multiply its work. Also one 15 ms tick for the session
+ *    streams, and a signalfd for SIGCHLD (reaping) and SIGTERM/SIGINT
+ *    (clean exit).
  */
 #include "agent.h"
 #include "agent_log.h"
-#include "ph_random.h"
+#include "ph_crypto.h"
 #include "ph_errors.h"
 #include "ph_log.h"
 #include "ph_util.h"
@@ -30,23 +41,23 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#define PH_CONN_MONITOR_EP     "inproc://porthole-agent-monitor"
-#define PH_CONN_RECONNECT_MIN  100
-#define PH_CONN_RECONNECT_SPAN 200
-#define PH_CONN_RECONNECT_MAX  5000
-#define PH_CONN_SNDHWM         10000
-#define PH_CONN_RECV_BATCH     256 /* messages per reader callback */
-#define PH_CONN_TICK_MS        15
-#define PH_CONN_HELLO_RETRY_MS 2000
-#define PH_CONN_HELLO_MIN_GAP  1000  /* at most one Hello per second on NotRegistered */
-#define PH_CONN_SHIPPERS_ASK   10000 /* knowing no logshipper: Hello again this often */
-#define PH_CONN_HEARTBEAT_DFLT 10000
-#define PH_CONN_HEARTBEAT_MIN  1000
-#define PH_CONN_HEARTBEAT_MAX  300000
-#define PH_CONN_MONITOR_EVENTS                                                                     \
-    (ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |                                      \
-     ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |                  \
-     ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+#define PH_CONN_MONITOR_EP       "inproc://porthole-agent-monitor"
+#define PH_CONN_RECONNECT_MIN    100
+#define PH_CONN_RECONNECT_SPAN   200
+#define PH_CONN_RECONNECT_MAX    5000
+#define PH_CONN_SNDHWM           10000
+#define PH_CONN_RECV_BATCH       256 /* messages per reader callback */
+#define PH_CONN_TICK_MS          15
+#define PH_CONN_WAIT_TICK_MS     250   /* heartbeat timer while no HelloReply */
+#define PH_CONN_HELLO_RETRY_MS   2000  /* first Hello retry, doubling ... */
+#define PH_CONN_HELLO_RETRY_MAX  30000 /* ... up to this */
+#define PH_CONN_HELLO_DEADLINE   60000 /* no HelloReply for this long: a new DEALER */
+#define PH_CONN_HELLO_MIN_GAP    1000  /* at most one Hello per second on NotRegistered */
+#define PH_CONN_SHIPPERS_ASK     10000 /* knowing no logshipper: Hello again this often */
+#define PH_CONN_HEARTBEAT_DFLT   10000
+#define PH_CONN_HEARTBEAT_MIN    1000
+#define PH_CONN_HEARTBEAT_MAX    300000
+#define PH_CONN_MONITOR_NAME_MAX 96
 
 /* ---- sending ------------------------------------------------------------- */
 
@@ -110,6 +121,12 @@ static void s_send_hello (ph_agent_t *agent)
         ph_debug ("Hello sent (%zu live sessions)", n);
     free (ids);
     agent->hello_sent_ms = ph_mono_ms ();
+    if (!agent->hello_ok) {
+        agent->hello_due_ms = agent->hello_sent_ms + ph_agent_jitter (agent->hello_retry_ms);
+        agent->hello_retry_ms = agent->hello_retry_ms * 2 > PH_CONN_HELLO_RETRY_MAX
+                                    ? PH_CONN_HELLO_RETRY_MAX
+                                    : agent->hello_retry_ms * 2;
+    }
 }
 
 static void s_send_heartbeat (ph_agent_t *agent)
@@ -126,6 +143,7 @@ static void s_send_heartbeat (ph_agent_t *agent)
 /* ---- timers -------------------------------------------------------------- */
 
 static int s_on_heartbeat_timer (zloop_t *loop, int timer_id, void *arg);
+static void s_rebuild_dealer (ph_agent_t *agent);
 
 /*  (Re)starts the heartbeat timer with period ms. */
 static void s_arm_heartbeat (ph_agent_t *agent, uint32_t ms)
@@ -133,6 +151,42 @@ static void s_arm_heartbeat (ph_agent_t *agent, uint32_t ms)
     if (agent->heartbeat_timer >= 0)
         zloop_timer_end (agent->loop, agent->heartbeat_timer);
     agent->heartbeat_timer = zloop_timer (agent->loop, ms, 0, s_on_heartbeat_timer, agent);
+}
+
+/*  No HelloReply on this connection (yet, or any more): the timer ticks
+ *  for Hello retries and rebuilds; the next Hello goes out 2 s after the
+ *  one sent now, and the DEALER is replaced if this lasts a minute. */
+static void s_start_waiting (ph_agent_t *agent)
+{
+    uint64_t now = ph_mono_ms ();
+    agent->hello_ok = false;
+    agent->heartbeat_ms = 0;
+    agent->hello_retry_ms = PH_CONN_HELLO_RETRY_MS;
+    agent->hello_due_ms = now + ph_agent_jitter (PH_CONN_HELLO_RETRY_MS);
+    if (!agent->waiting_since_ms) {
+        agent->waiting_since_ms = now;
+        agent->hello_deadline_ms = ph_agent_jitter (PH_CONN_HELLO_DEADLINE);
+    }
+    s_arm_heartbeat (agent, PH_CONN_WAIT_TICK_MS);
+}
+
+/*  Not registered: Hello when due, a new DEALER when one is planned or
+ *  the wait has lasted too long. */
+static void s_on_waiting_tick (ph_agent_t *agent)
+{
+    uint64_t now = ph_mono_ms ();
+    if (agent->rebuild_due_ms && now >= agent->rebuild_due_ms) {
+        s_rebuild_dealer (agent);
+        return;
+    }
+    if (now - agent->waiting_since_ms >= agent->hello_deadline_ms) {
+        ph_warn ("no answer from the controller at %s for %u s; reconnecting with a new socket",
+                 agent->endpoint, (unsigned)((now - agent->waiting_since_ms) / 1000));
+        s_rebuild_dealer (agent);
+        return;
+    }
+    if (agent->connected && now >= agent->hello_due_ms)
+        s_send_hello (agent);
 }
 
 static int s_on_heartbeat_timer (zloop_t *loop, int timer_id, void *arg)
@@ -149,8 +203,8 @@ static int s_on_heartbeat_timer (zloop_t *loop, int timer_id, void *arg)
         if (agent->ship && !ph_ship_recording (agent->ship) &&
             ph_mono_ms () - agent->hello_sent_ms >= PH_CONN_SHIPPERS_ASK)
             s_send_hello (agent);
-    } else if (agent->connected && ph_mono_ms () - agent->hello_sent_ms >= PH_CONN_HELLO_RETRY_MS)
-        s_send_hello (agent);
+    } else
+        s_on_waiting_tick (agent);
     return 0;
 }
 
@@ -180,6 +234,9 @@ static void s_on_hello_reply (ph_agent_t *agent, const ph_env_t *env)
         ph_info ("registered with the controller at %s as %s (heartbeat every %u ms)",
                  agent->endpoint, agent->instance_id, ms);
     agent->hello_ok = true;
+    agent->waiting_since_ms = 0;
+    agent->rebuild_due_ms = 0;
+    agent->rebuild_step_ms = PH_AGENT_REBUILD_MIN_MS;
     if (ms != agent->heartbeat_ms || agent->heartbeat_timer < 0) {
         agent->heartbeat_ms = ms;
         s_arm_heartbeat (agent, ms);
@@ -196,9 +253,7 @@ static void s_on_error (ph_agent_t *agent, const ph_env_t *env)
         if (agent->hello_ok)
             ph_info ("the controller does not know this connection (it restarted?); saying "
                      "Hello again");
-        agent->hello_ok = false;
-        agent->heartbeat_ms = 0;
-        s_arm_heartbeat (agent, PH_CONN_HELLO_RETRY_MS);
+        s_start_waiting (agent);
         if (ph_mono_ms () - agent->hello_sent_ms >= PH_CONN_HELLO_MIN_GAP)
             s_send_hello (agent);
     } else if (strcmp (e->code, "AccessDenied") == 0) {
@@ -278,15 +333,35 @@ static int s_on_dealer (zloop_t *loop, zsock_t *sock, void *arg)
 
 /* ---- connection events --------------------------------------------------- */
 
+/*  A refused handshake: plan a new DEALER (libzmq gives up on a refused
+ *  one). A handshake that succeeds before then cancels it. */
+static void s_plan_rebuild (ph_agent_t *agent)
+{
+    if (agent->rebuild_step_ms < PH_AGENT_REBUILD_MIN_MS)
+        agent->rebuild_step_ms = PH_AGENT_REBUILD_MIN_MS;
+    uint32_t delay = ph_agent_jitter (agent->rebuild_step_ms);
+    if (!agent->auth_warned)
+        ph_error ("the controller at %s refused the CURVE handshake; check server_key in "
+                  "agent.conf (the controller's public key) and that this agent is registered; "
+                  "retrying with a new connection in %u ms",
+                  agent->endpoint, delay);
+    agent->auth_warned = true;
+    if (agent->rebuild_due_ms)
+        return;
+    agent->rebuild_due_ms = ph_mono_ms () + delay;
+    agent->rebuild_step_ms = agent->rebuild_step_ms * 2 > PH_AGENT_REBUILD_MAX_MS
+                                 ? PH_AGENT_REBUILD_MAX_MS
+                                 : agent->rebuild_step_ms * 2;
+}
+
 static void s_on_event (ph_agent_t *agent, uint16_t event)
 {
     if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
         ph_info ("connected to the controller at %s", agent->endpoint);
         agent->connected = true;
-        agent->hello_ok = false;
         agent->auth_warned = false;
-        agent->heartbeat_ms = 0;
-        s_arm_heartbeat (agent, PH_CONN_HELLO_RETRY_MS);
+        agent->rebuild_due_ms = 0;
+        s_start_waiting (agent);
         s_send_hello (agent);
     } else if (event == ZMQ_EVENT_DISCONNECTED) {
         if (agent->connected)
@@ -294,42 +369,25 @@ static void s_on_event (ph_agent_t *agent, uint16_t event)
                      "running)",
                      agent->endpoint);
         agent->connected = false;
-        agent->hello_ok = false;
-    } else if (!agent->auth_warned) {
-        ph_error ("the CURVE handshake with %s failed; check server_key in agent.conf (the "
-                  "controller's public key) and that this agent is registered; retrying",
-                  agent->endpoint);
+        if (agent->hello_ok)
+            s_start_waiting (agent);
+    } else if (ph_agent_handshake_refused (event))
+        s_plan_rebuild (agent);
+    else if (!agent->auth_warned) { /* _NO_DETAIL: libzmq reconnects by itself */
+        ph_warn ("the CURVE handshake with %s did not complete; retrying (if this lasts, check "
+                 "server_key in agent.conf: the controller's public key)",
+                 agent->endpoint);
         agent->auth_warned = true;
     }
 }
 
-/*  Monitor messages: [uint16 event, uint32 value][endpoint]. */
 static int s_on_monitor (zloop_t *loop, zsock_t *sock, void *arg)
 {
     (void)loop;
-    void *handle = zsock_resolve (sock);
-    for (;;) {
-        zmq_msg_t part;
-        zmq_msg_init (&part);
-        if (zmq_msg_recv (&part, handle, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close (&part);
-            return 0;
-        }
-        uint16_t event = 0;
-        if (zmq_msg_size (&part) >= 6)
-            memcpy (&event, zmq_msg_data (&part), sizeof event);
-        bool more = zmq_msg_more (&part);
-        zmq_msg_close (&part);
-        while (more) {
-            zmq_msg_init (&part);
-            if (zmq_msg_recv (&part, handle, ZMQ_DONTWAIT) < 0)
-                more = false;
-            else
-                more = zmq_msg_more (&part);
-            zmq_msg_close (&part);
-        }
+    uint16_t event;
+    while (ph_agent_monitor_next (sock, &event))
         s_on_event (arg, event);
-    }
+    return 0;
 }
 
 /* ---- signals ------------------------------------------------------------- */
@@ -366,34 +424,140 @@ static void s_signal_set (sigset_t *set)
     sigaddset (set, SIGINT);
 }
 
-/* ---- set-up -------------------------------------------------------------- */
+/* ---- DEALERs: shared with agent_ship_net.c -------------------------------- */
 
-static int s_setup_dealer (ph_agent_t *agent, const ph_keypair_t *kp, const char *server_key)
+uint32_t ph_agent_jitter (uint32_t base_ms)
 {
-    agent->dealer = zsock_new (ZMQ_DEALER);
-    if (!agent->dealer || ph_keys_setup_client (agent->dealer, kp, server_key) != 0) {
-        ph_error ("cannot set up the connection: server_key in agent.conf is not a valid "
-                  "40-character Z85 key; register again with --force");
+    uint32_t r = 0;
+    ph_random_bytes (&r, sizeof r);
+    uint32_t span = base_ms / 2; /* -25 % .. +25 % */
+    return base_ms - base_ms / 4 + (span ? r % (span + 1) : 0);
+}
+
+bool ph_agent_handshake_refused (uint16_t event)
+{
+    return event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL || event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+}
+
+int ph_agent_dealer_open (const ph_keypair_t *kp, const ph_agent_dealer_opts_t *o, zsock_t **dealer,
+                          zsock_t **monitor)
+{
+    *dealer = zsock_new (ZMQ_DEALER);
+    *monitor = NULL;
+    if (!*dealer)
+        return PH_EIO;
+    if (ph_keys_setup_client (*dealer, kp, o->server_key) != 0) {
+        zsock_destroy (dealer);
         return PH_EINVAL;
     }
     uint16_t r = 0;
-    ph_random_bytes (&r, sizeof r);
-    zsock_set_reconnect_ivl (agent->dealer,
-                             PH_CONN_RECONNECT_MIN + r % (PH_CONN_RECONNECT_SPAN + 1));
-    zsock_set_reconnect_ivl_max (agent->dealer, PH_CONN_RECONNECT_MAX);
-    zsock_set_immediate (agent->dealer, 1);
-    zsock_set_sndhwm (agent->dealer, PH_CONN_SNDHWM);
-    if (zmq_socket_monitor (zsock_resolve (agent->dealer), PH_CONN_MONITOR_EP,
-                            PH_CONN_MONITOR_EVENTS) != 0) {
-        ph_error ("cannot monitor the controller connection: %s", zmq_strerror (zmq_errno ()));
-        return PH_EIO;
-    }
-    agent->monitor = zsock_new_pair (">" PH_CONN_MONITOR_EP);
-    if (!agent->monitor) {
-        ph_error ("cannot read the connection monitor: %s", zmq_strerror (zmq_errno ()));
+    if (o->reconnect_jitter_ms > 0)
+        ph_random_bytes (&r, sizeof r);
+    zsock_set_reconnect_ivl (
+        *dealer, o->reconnect_ms +
+                     (o->reconnect_jitter_ms > 0 ? (int)(r % (o->reconnect_jitter_ms + 1)) : 0));
+    zsock_set_reconnect_ivl_max (*dealer, o->reconnect_max_ms);
+    zsock_set_immediate (*dealer, 1);
+    zsock_set_sndhwm (*dealer, o->sndhwm);
+    /* a fresh endpoint each time: libzmq releases the name of a stopped
+     * monitor only some time after it stopped */
+    uint64_t tag = 0;
+    ph_random_bytes (&tag, sizeof tag);
+    char ep[PH_CONN_MONITOR_NAME_MAX];
+    snprintf (ep, sizeof ep, PH_CONN_MONITOR_EP "-%016llx", (unsigned long long)tag);
+    if (zmq_socket_monitor (zsock_resolve (*dealer), ep, PH_AGENT_DEALER_EVENTS) != 0 ||
+        !(*monitor = zsock_new (ZMQ_PAIR)) || zsock_connect (*monitor, "%s", ep) != 0) {
+        ph_agent_dealer_close (NULL, dealer, monitor);
         return PH_EIO;
     }
     return 0;
+}
+
+void ph_agent_dealer_close (zloop_t *loop, zsock_t **dealer, zsock_t **monitor)
+{
+    if (loop && *monitor)
+        zloop_reader_end (loop, *monitor);
+    if (loop && *dealer)
+        zloop_reader_end (loop, *dealer);
+    if (*dealer)
+        zmq_socket_monitor (zsock_resolve (*dealer), NULL, 0);
+    zsock_destroy (monitor);
+    zsock_destroy (dealer);
+}
+
+/*  Monitor messages: [uint16 event, uint32 value][endpoint]. */
+bool ph_agent_monitor_next (zsock_t *monitor, uint16_t *event)
+{
+    void *handle = zsock_resolve (monitor);
+    zmq_msg_t part;
+    zmq_msg_init (&part);
+    if (zmq_msg_recv (&part, handle, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&part);
+        return false;
+    }
+    *event = 0;
+    if (zmq_msg_size (&part) >= 6)
+        memcpy (event, zmq_msg_data (&part), sizeof *event);
+    bool more = zmq_msg_more (&part);
+    zmq_msg_close (&part);
+    while (more) {
+        zmq_msg_init (&part);
+        more = zmq_msg_recv (&part, handle, ZMQ_DONTWAIT) >= 0 && zmq_msg_more (&part);
+        zmq_msg_close (&part);
+    }
+    return true;
+}
+
+/* ---- set-up -------------------------------------------------------------- */
+
+/*  The DEALER to the controller and its monitor, on the loop, connected. */
+static int s_open_dealer (ph_agent_t *agent)
+{
+    ph_agent_dealer_opts_t o = {.server_key = agent->server_key,
+                                .sndhwm = PH_CONN_SNDHWM,
+                                .reconnect_ms = PH_CONN_RECONNECT_MIN,
+                                .reconnect_jitter_ms = PH_CONN_RECONNECT_SPAN,
+                                .reconnect_max_ms = PH_CONN_RECONNECT_MAX};
+    int rc = ph_agent_dealer_open (&agent->kp, &o, &agent->dealer, &agent->monitor);
+    if (rc == PH_EINVAL) {
+        ph_error ("cannot set up the connection: server_key in agent.conf is not a valid "
+                  "40-character Z85 key; register again with --force");
+        return rc;
+    }
+    if (rc) {
+        ph_error ("cannot monitor the controller connection: %s", zmq_strerror (zmq_errno ()));
+        return rc;
+    }
+    if (zloop_reader (agent->loop, agent->dealer, s_on_dealer, agent) != 0 ||
+        zloop_reader (agent->loop, agent->monitor, s_on_monitor, agent) != 0)
+        return PH_EIO;
+    zloop_reader_set_tolerant (agent->loop, agent->dealer);
+    zloop_reader_set_tolerant (agent->loop, agent->monitor);
+    if (zsock_connect (agent->dealer, "%s", agent->endpoint) != 0) {
+        ph_error ("cannot connect to %s: %s; fix controller= in agent.conf (tcp://HOST:7610)",
+                  agent->endpoint, zmq_strerror (zmq_errno ()));
+        return PH_EINVAL;
+    }
+    return 0;
+}
+
+/*  Replaces the DEALER (and its monitor) by a new one: the way out of a
+ *  refused handshake, which libzmq never retries. Sessions keep running;
+ *  their streams resend after the next HelloReply. */
+static void s_rebuild_dealer (ph_agent_t *agent)
+{
+    ph_agent_dealer_close (agent->loop, &agent->dealer, &agent->monitor);
+    agent->connected = false;
+    agent->hello_ok = false;
+    agent->rebuild_due_ms = 0;
+    agent->waiting_since_ms = 0; /* a fresh wait, a fresh deadline */
+    s_start_waiting (agent);
+    if (s_open_dealer (agent) != 0) {
+        ph_agent_dealer_close (agent->loop, &agent->dealer, &agent->monitor);
+        s_plan_rebuild (agent);
+        return;
+    }
+    ph_info ("connecting to the controller at %s with a new socket", agent->endpoint);
 }
 
 static int s_setup_signals (ph_agent_t *agent)
@@ -416,33 +580,22 @@ int ph_agent_conn_start (ph_agent_t *agent, const ph_keypair_t *kp, const char *
 {
     agent->heartbeat_timer = agent->tick_timer = agent->signal_fd = -1;
     agent->kp = *kp;
-    int rc = s_setup_dealer (agent, kp, server_key);
+    snprintf (agent->server_key, sizeof agent->server_key, "%s", server_key);
+    agent->rebuild_step_ms = PH_AGENT_REBUILD_MIN_MS;
+    int rc = s_open_dealer (agent);
     if (rc == 0)
         rc = s_setup_signals (agent);
     if (rc != 0)
         return rc;
-    if (zloop_reader (agent->loop, agent->dealer, s_on_dealer, agent) != 0 ||
-        zloop_reader (agent->loop, agent->monitor, s_on_monitor, agent) != 0)
-        return PH_EIO;
-    zloop_reader_set_tolerant (agent->loop, agent->dealer);
-    zloop_reader_set_tolerant (agent->loop, agent->monitor);
     agent->tick_timer = zloop_timer (agent->loop, PH_CONN_TICK_MS, 0, s_on_tick, agent);
-    s_arm_heartbeat (agent, PH_CONN_HELLO_RETRY_MS);
-    if (zsock_connect (agent->dealer, "%s", agent->endpoint) != 0) {
-        ph_error ("cannot connect to %s: %s; fix controller= in agent.conf (tcp://HOST:7610)",
-                  agent->endpoint, zmq_strerror (zmq_errno ()));
-        return PH_EINVAL;
-    }
+    s_start_waiting (agent);
     ph_info ("connecting to the controller at %s", agent->endpoint);
     return 0;
 }
 
 void ph_agent_conn_stop (ph_agent_t *agent)
 {
-    if (agent->dealer)
-        zmq_socket_monitor (zsock_resolve (agent->dealer), NULL, 0);
-    zsock_destroy (&agent->monitor);
-    zsock_destroy (&agent->dealer);
+    ph_agent_dealer_close (agent->loop, &agent->dealer, &agent->monitor);
     if (agent->signal_fd >= 0)
         close (agent->signal_fd);
     agent->signal_fd = -1;

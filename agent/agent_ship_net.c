@@ -6,7 +6,15 @@
  *  backoff and goes to the next logshipper), CURVE with the agent's own
  *  keypair pinned to the logshipper's key. Replies are decoded by ph_wire
  *  and handed to the shipper's callback.
+ *
+ *  The DEALERs are made as the controller's is (ph_agent_dealer_open,
+ *  agent_conn.c), with a socket monitor: libzmq never reconnects a DEALER
+ *  whose handshake the logshipper refused (its Redis not up yet, before
+ *  ph_keycache held such handshakes), so after a refused handshake the
+ *  DEALER is replaced, 1 s later doubling to 30 s (jittered), until one
+ *  handshake succeeds.
  */
+#include "agent.h"
 #include "agent_log.h"
 #include "ph_errors.h"
 #include "ph_log.h"
@@ -20,14 +28,20 @@
 #define PH_SHIPNET_RECONN_MAX 5000
 
 typedef struct {
+    ph_shippers_t *owner;
     char *endpoint;
     char *server_key;
     zsock_t *dealer;
+    zsock_t *monitor;
+    int rebuild_timer;   /* zloop timer id while a new DEALER is planned, else -1 */
+    uint32_t rebuild_ms; /* base of the next rebuild delay */
+    bool failure_logged; /* since the last successful handshake */
 } s_shipper_t;
 
 struct _ph_shippers_t {
     zloop_t *loop;
     zlist_t *list; /* s_shipper_t, in HelloReply order */
+    ph_keypair_t kp;
     ph_shippers_reply_fn *on_reply;
     void *arg;
 };
@@ -37,10 +51,9 @@ static void s_shipper_destroy (s_shipper_t **self_p, zloop_t *loop)
     s_shipper_t *s = *self_p;
     if (!s)
         return;
-    if (s->dealer) {
-        zloop_reader_end (loop, s->dealer);
-        zsock_destroy (&s->dealer);
-    }
+    if (s->rebuild_timer >= 0)
+        zloop_timer_end (loop, s->rebuild_timer);
+    ph_agent_dealer_close (loop, &s->dealer, &s->monitor);
     free (s->endpoint);
     free (s->server_key);
     free (s);
@@ -100,40 +113,105 @@ static int s_on_dealer (zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
-static s_shipper_t *s_shipper_new (ph_shippers_t *self, const ph_keypair_t *kp,
-                                   const Porthole__V1__LogshipperInfo *info)
+static int s_on_monitor (zloop_t *loop, zsock_t *sock, void *arg);
+
+/*  The shipper's DEALER and monitor, on the loop, connected. Returns 0,
+ *  PH_EINVAL (bad key or endpoint) or PH_EIO. */
+static int s_shipper_open (s_shipper_t *s)
+{
+    ph_shippers_t *self = s->owner;
+    ph_agent_dealer_opts_t o = {.server_key = s->server_key,
+                                .sndhwm = PH_SHIPNET_SNDHWM,
+                                .reconnect_ms = PH_SHIPNET_RECONNECT,
+                                .reconnect_max_ms = PH_SHIPNET_RECONN_MAX};
+    int rc = ph_agent_dealer_open (&self->kp, &o, &s->dealer, &s->monitor);
+    if (rc == PH_EINVAL)
+        ph_error ("the controller named logshipper %s with an invalid key; its transcripts go "
+                  "to the other logshippers",
+                  s->endpoint);
+    if (rc)
+        return rc;
+    if (zsock_connect (s->dealer, "%s", s->endpoint) != 0) {
+        ph_error ("cannot connect to logshipper %s: %s", s->endpoint, zmq_strerror (zmq_errno ()));
+        return PH_EINVAL;
+    }
+    if (zloop_reader (self->loop, s->dealer, s_on_dealer, self) != 0 ||
+        zloop_reader (self->loop, s->monitor, s_on_monitor, s) != 0)
+        return PH_EIO;
+    zloop_reader_set_tolerant (self->loop, s->dealer);
+    zloop_reader_set_tolerant (self->loop, s->monitor);
+    return 0;
+}
+
+static int s_on_rebuild (zloop_t *loop, int timer_id, void *arg)
+{
+    (void)timer_id;
+    s_shipper_t *s = arg;
+    s->rebuild_timer = -1;
+    ph_agent_dealer_close (loop, &s->dealer, &s->monitor);
+    int rc = s_shipper_open (s);
+    if (rc) {
+        ph_agent_dealer_close (loop, &s->dealer, &s->monitor);
+        if (rc == PH_EIO) /* a key or endpoint that was fine before will not be bad now */
+            s->rebuild_timer =
+                zloop_timer (loop, ph_agent_jitter (s->rebuild_ms), 1, s_on_rebuild, s);
+        return 0;
+    }
+    ph_info ("connecting to the logshipper at %s with a new socket", s->endpoint);
+    return 0;
+}
+
+/*  A refused handshake: plan a new DEALER (libzmq gives up on a refused
+ *  one); a handshake that succeeds first cancels it. */
+static void s_on_event (s_shipper_t *s, uint16_t event)
+{
+    zloop_t *loop = s->owner->loop;
+    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        if (s->rebuild_timer >= 0)
+            zloop_timer_end (loop, s->rebuild_timer);
+        s->rebuild_timer = -1;
+        s->rebuild_ms = PH_AGENT_REBUILD_MIN_MS;
+        s->failure_logged = false;
+        return;
+    }
+    if (!ph_agent_handshake_refused (event) || s->rebuild_timer >= 0)
+        return;
+    uint32_t delay = ph_agent_jitter (s->rebuild_ms);
+    if (!s->failure_logged)
+        ph_warn ("the logshipper at %s refused the handshake; retrying with a new "
+                 "connection in %u ms (transcripts wait in the spool)",
+                 s->endpoint, delay);
+    s->failure_logged = true;
+    s->rebuild_timer = zloop_timer (loop, delay, 1, s_on_rebuild, s);
+    s->rebuild_ms =
+        s->rebuild_ms * 2 > PH_AGENT_REBUILD_MAX_MS ? PH_AGENT_REBUILD_MAX_MS : s->rebuild_ms * 2;
+}
+
+static int s_on_monitor (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void)loop;
+    uint16_t event;
+    while (ph_agent_monitor_next (sock, &event))
+        s_on_event (arg, event);
+    return 0;
+}
+
+static s_shipper_t *s_shipper_new (ph_shippers_t *self, const Porthole__V1__LogshipperInfo *info)
 {
     s_shipper_t *s = calloc (1, sizeof *s);
     if (!s)
         return NULL;
+    s->owner = self;
+    s->rebuild_timer = -1;
+    s->rebuild_ms = PH_AGENT_REBUILD_MIN_MS;
     s->endpoint = strdup (info->endpoint);
     s->server_key = strdup (info->server_key);
-    s->dealer = zsock_new (ZMQ_DEALER);
-    if (!s->endpoint || !s->server_key || !s->dealer ||
-        ph_keys_setup_client (s->dealer, kp, info->server_key) != 0) {
-        ph_error ("the controller named logshipper %s with an invalid key; its transcripts go "
-                  "to the other logshippers",
-                  info->endpoint);
-        goto out_free;
+    if (!s->endpoint || !s->server_key || s_shipper_open (s) != 0) {
+        s_shipper_destroy (&s, self->loop);
+        return NULL;
     }
-    zsock_set_immediate (s->dealer, 1);
-    zsock_set_sndhwm (s->dealer, PH_SHIPNET_SNDHWM);
-    zsock_set_reconnect_ivl (s->dealer, PH_SHIPNET_RECONNECT);
-    zsock_set_reconnect_ivl_max (s->dealer, PH_SHIPNET_RECONN_MAX);
-    if (zsock_connect (s->dealer, "%s", info->endpoint) != 0) {
-        ph_error ("cannot connect to logshipper %s: %s", info->endpoint,
-                  zmq_strerror (zmq_errno ()));
-        goto out_free;
-    }
-    if (zloop_reader (self->loop, s->dealer, s_on_dealer, self) != 0)
-        goto out_free;
-    zloop_reader_set_tolerant (self->loop, s->dealer);
     ph_info ("shipping transcripts to the logshipper at %s", info->endpoint);
     return s;
-out_free:
-    zsock_destroy (&s->dealer);
-    s_shipper_destroy (&s, self->loop);
-    return NULL;
 }
 
 static bool s_listed (const s_shipper_t *s, Porthole__V1__LogshipperInfo **list, size_t n)
@@ -157,6 +235,7 @@ static bool s_known (ph_shippers_t *self, const Porthole__V1__LogshipperInfo *in
 void ph_shippers_update (ph_shippers_t *self, const ph_keypair_t *kp,
                          Porthole__V1__LogshipperInfo **list, size_t n)
 {
+    self->kp = *kp;
     zlist_t *keep = zlist_new ();
     s_shipper_t *s;
     while ((s = zlist_pop (self->list))) {
@@ -172,7 +251,7 @@ void ph_shippers_update (ph_shippers_t *self, const ph_keypair_t *kp,
     for (size_t i = 0; i < n; i++) {
         if (s_known (self, list[i]))
             continue;
-        s = s_shipper_new (self, kp, list[i]);
+        s = s_shipper_new (self, list[i]);
         if (s)
             zlist_append (self->list, s);
     }
@@ -191,7 +270,7 @@ int ph_shippers_send (ph_shippers_t *self, size_t index, const void *data, size_
     s_shipper_t *s = zlist_first (self->list);
     for (size_t i = 0; i < index % n; i++)
         s = zlist_next (self->list);
-    if (zmq_send (zsock_resolve (s->dealer), data, len, ZMQ_DONTWAIT) < 0)
+    if (!s->dealer || zmq_send (zsock_resolve (s->dealer), data, len, ZMQ_DONTWAIT) < 0)
         return PH_EIO;
     return 0;
 }

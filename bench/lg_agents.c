@@ -6,15 +6,20 @@
  *  ZMQ_RECONNECT_IVL a random 100..300 ms backing off to 5 s, ZMQ_IMMEDIATE,
  *  a socket monitor; Hello (host facts, live session ids) on every
  *  completed handshake; a timer that sends Heartbeat at the interval of
- *  HelloReply and, until then, repeats Hello every 2 s; Error{NotRegistered}
- *  brings Hello again (at most once a second). OpenSession, CloseSession
- *  and StreamData go to lg_echo.
+ *  HelloReply and, until then, repeats Hello after 2 s, 4, 8, 16, then
+ *  every 30 s (each +-25 %); Error{NotRegistered} brings Hello again (at
+ *  most once a second). After a refused handshake (AUTH / PROTOCOL) the
+ *  DEALER is replaced (1 s later, doubling to 30 s, jittered: libzmq never
+ *  retries a refused one), and so is one without HelloReply for a minute
+ *  (jittered).
+ *  OpenSession, CloseSession and StreamData go to lg_echo.
  *
  *  Timers are not zloop timers (one per agent would make zloop's timer
  *  list O(N) per turn): every LG_TICK_MS one pass looks at each agent's
  *  due time, which costs a few microseconds per thousand agents.
  */
 #include "lg.h"
+#include "ph_crypto.h"
 #include "ph_errors.h"
 #include "ph_log.h"
 #include "ph_version.h"
@@ -26,7 +31,12 @@
     (ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |                                      \
      ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |                  \
      ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
-#define LG_SHM_EVERY_MS 100
+#define LG_SHM_EVERY_MS      100
+#define LG_WAIT_TICK_MS      250   /* agent_conn.c: the timer while no HelloReply */
+#define LG_HELLO_RETRY_MAX   30000 /* Hello retries: LG_HELLO_RETRY_MS doubling to this */
+#define LG_HELLO_DEADLINE_MS 60000 /* no HelloReply for this long: a new DEALER */
+#define LG_REBUILD_MIN_MS    1000  /* a new DEALER after a failed handshake, */
+#define LG_REBUILD_MAX_MS    30000 /* doubling up to this */
 
 struct _lg_agent_t {
     lg_agents_t *w;
@@ -36,6 +46,13 @@ struct _lg_agent_t {
     lg_watch_t *dealer_watch, *monitor_watch;
     bool connected, hello_ok, ever_registered, reregistered;
     uint64_t hello_sent_us;
+    uint64_t hello_due_us;     /* next Hello while unanswered */
+    uint32_t hello_retry_ms;   /* base of the next Hello retry */
+    uint64_t waiting_since_us; /* no HelloReply since; 0 while registered */
+    uint32_t deadline_ms;      /* waiting this long: a new DEALER */
+    uint64_t rebuild_due_us;   /* a new DEALER then; 0: none planned */
+    uint32_t rebuild_step_ms;
+    unsigned generation;   /* DEALERs made so far: names the monitor endpoint */
     uint32_t heartbeat_ms; /* from HelloReply; 0 until then */
     uint32_t timer_ms;
     uint64_t timer_due_us;
@@ -66,10 +83,11 @@ uint64_t lg_agent_request_id (lg_agent_t *agent)
 int lg_agent_send (lg_agent_t *agent, ph_env_t *env)
 {
     env->version = PH_WIRE_VERSION;
-    int rc = ph_wire_send (agent->dealer, NULL, 0, env);
+    int rc = agent->dealer ? ph_wire_send (agent->dealer, NULL, 0, env) : PH_EIO;
     if (rc != 0)
         atomic_fetch_add (&agent->w->shm->err[LG_ERR_SEND], 1);
-    lg_loop_kick (agent->w->loop, agent->dealer_watch);
+    if (agent->dealer_watch)
+        lg_loop_kick (agent->w->loop, agent->dealer_watch);
     return rc;
 }
 
@@ -77,6 +95,34 @@ static void s_arm (lg_agent_t *agent, uint32_t ms)
 {
     agent->timer_ms = ms;
     agent->timer_due_us = lg_now_us () + ms * 1000ull;
+}
+
+/*  base_ms +- 25 %, uniformly random (agent_conn.c's ph_agent_jitter). */
+static uint32_t s_jitter (uint32_t base_ms)
+{
+    uint32_t r = 0;
+    ph_random_bytes (&r, sizeof r);
+    return base_ms - base_ms / 4 + r % (base_ms / 2 + 1);
+}
+
+static uint32_t s_double (uint32_t ms, uint32_t max)
+{
+    return ms * 2 > max ? max : ms * 2;
+}
+
+/*  No HelloReply (yet, or any more): the wait tick, Hello after 2 s. */
+static void s_start_waiting (lg_agent_t *agent)
+{
+    uint64_t now = lg_now_us ();
+    agent->hello_ok = false;
+    agent->heartbeat_ms = 0;
+    agent->hello_retry_ms = LG_HELLO_RETRY_MS;
+    agent->hello_due_us = now + s_jitter (LG_HELLO_RETRY_MS) * 1000ull;
+    if (!agent->waiting_since_us) {
+        agent->waiting_since_us = now;
+        agent->deadline_ms = s_jitter (LG_HELLO_DEADLINE_MS);
+    }
+    s_arm (agent, LG_WAIT_TICK_MS);
 }
 
 static void s_send_hello (lg_agent_t *agent)
@@ -98,6 +144,10 @@ static void s_send_hello (lg_agent_t *agent)
         atomic_fetch_add (&agent->w->shm->hello_sent, 1);
     free (ids);
     agent->hello_sent_us = lg_now_us ();
+    if (!agent->hello_ok) {
+        agent->hello_due_us = agent->hello_sent_us + s_jitter (agent->hello_retry_ms) * 1000ull;
+        agent->hello_retry_ms = s_double (agent->hello_retry_ms, LG_HELLO_RETRY_MAX);
+    }
 }
 
 static void s_send_heartbeat (lg_agent_t *agent)
@@ -112,11 +162,37 @@ static void s_send_heartbeat (lg_agent_t *agent)
         atomic_fetch_add (&agent->w->shm->hb_sent, 1);
 }
 
+static int s_agent_open (lg_agents_t *w, lg_agent_t *agent);
+static void s_agent_stop (lg_agents_t *w, lg_agent_t *agent);
+
+/*  Replaces the DEALER and its monitor (the way out of a refused handshake). */
+static void s_rebuild (lg_agent_t *agent)
+{
+    lg_agents_t *w = agent->w;
+    if (agent->connected)
+        w->connected--;
+    agent->connected = false;
+    agent->rebuild_due_us = 0;
+    agent->waiting_since_us = 0;
+    s_agent_stop (w, agent);
+    s_start_waiting (agent);
+    if (s_agent_open (w, agent) != 0) {
+        s_agent_stop (w, agent);
+        agent->rebuild_due_us = lg_now_us () + s_jitter (agent->rebuild_step_ms) * 1000ull;
+        agent->rebuild_step_ms = s_double (agent->rebuild_step_ms, LG_REBUILD_MAX_MS);
+    }
+}
+
 static void s_on_timer (lg_agent_t *agent, uint64_t now)
 {
-    if (agent->hello_ok)
+    if (agent->hello_ok) {
         s_send_heartbeat (agent);
-    else if (agent->connected && now - agent->hello_sent_us >= LG_HELLO_RETRY_MS * 1000ull)
+        return;
+    }
+    if ((agent->rebuild_due_us && now >= agent->rebuild_due_us) ||
+        now - agent->waiting_since_us >= agent->deadline_ms * 1000ull)
+        s_rebuild (agent);
+    else if (agent->connected && now >= agent->hello_due_us)
         s_send_hello (agent);
 }
 
@@ -130,6 +206,9 @@ static void s_on_hello_reply (lg_agent_t *agent, const ph_env_t *env)
     ms = ms < LG_HEARTBEAT_MIN_MS ? LG_HEARTBEAT_MIN_MS : ms;
     ms = ms > LG_HEARTBEAT_MAX_MS ? LG_HEARTBEAT_MAX_MS : ms;
     agent->hello_ok = true;
+    agent->waiting_since_us = 0;
+    agent->rebuild_due_us = 0;
+    agent->rebuild_step_ms = LG_REBUILD_MIN_MS;
     atomic_store (&w->shm->heartbeat_ms, ms);
     if (!agent->ever_registered) {
         agent->ever_registered = true;
@@ -163,9 +242,7 @@ static void s_on_error (lg_agent_t *agent, const ph_env_t *env)
         return;
     }
     atomic_fetch_add (&shm->not_registered, 1);
-    agent->hello_ok = false;
-    agent->heartbeat_ms = 0;
-    s_arm (agent, LG_HELLO_RETRY_MS);
+    s_start_waiting (agent);
     if (lg_now_us () - agent->hello_sent_us >= LG_HELLO_MIN_GAP_MS * 1000ull)
         s_send_hello (agent);
 }
@@ -224,17 +301,23 @@ static void s_on_event (lg_agent_t *agent, uint16_t event)
         if (!agent->connected)
             w->connected++;
         agent->connected = true;
-        agent->hello_ok = false;
-        agent->heartbeat_ms = 0;
-        s_arm (agent, LG_HELLO_RETRY_MS);
+        agent->rebuild_due_us = 0;
+        s_start_waiting (agent);
         s_send_hello (agent);
     } else if (event == ZMQ_EVENT_DISCONNECTED) {
         if (agent->connected)
             w->connected--;
         agent->connected = false;
-        agent->hello_ok = false;
-    } else
+        if (agent->hello_ok)
+            s_start_waiting (agent);
+    } else {
         atomic_fetch_add (&w->shm->err[LG_ERR_HANDSHAKE], 1);
+        /* refused: libzmq will not retry; _NO_DETAIL: it reconnects by itself */
+        if (event != ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && !agent->rebuild_due_us) {
+            agent->rebuild_due_us = lg_now_us () + s_jitter (agent->rebuild_step_ms) * 1000ull;
+            agent->rebuild_step_ms = s_double (agent->rebuild_step_ms, LG_REBUILD_MAX_MS);
+        }
+    }
 }
 
 /*  Monitor messages: [uint16 event, uint32 value][endpoint]. */
@@ -265,11 +348,11 @@ static void s_on_monitor (lg_loop_t *loop, zsock_t *sock, void *arg)
 
 /* ---- set-up and the loop --------------------------------------------------- */
 
-static int s_agent_start (lg_agents_t *w, lg_agent_t *agent)
+/*  The DEALER and its monitor, watched, connecting. */
+static int s_agent_open (lg_agents_t *w, lg_agent_t *agent)
 {
     char ep[64];
-    snprintf (ep, sizeof ep, ">inproc://lg-monitor-%zu", agent->index);
-    snprintf (agent->hostname, sizeof agent->hostname, "loadgen-%zu", agent->index);
+    snprintf (ep, sizeof ep, ">inproc://lg-monitor-%zu-%u", agent->index, agent->generation++);
     agent->dealer = lg_dealer_new (&agent->id->kp, w->o->server_key, true);
     if (!agent->dealer ||
         zmq_socket_monitor (zsock_resolve (agent->dealer), ep + 1, LG_MONITOR_EVENTS) != 0)
@@ -281,8 +364,15 @@ static int s_agent_start (lg_agents_t *w, lg_agent_t *agent)
     agent->monitor_watch = lg_loop_watch (w->loop, agent->monitor, s_on_monitor, agent);
     if (!agent->dealer_watch || !agent->monitor_watch)
         return PH_EIO;
-    s_arm (agent, LG_HELLO_RETRY_MS);
     return zsock_connect (agent->dealer, "%s", w->o->agent_endpoint) == 0 ? 0 : PH_EINVAL;
+}
+
+static int s_agent_start (lg_agents_t *w, lg_agent_t *agent)
+{
+    snprintf (agent->hostname, sizeof agent->hostname, "loadgen-%zu", agent->index);
+    agent->rebuild_step_ms = LG_REBUILD_MIN_MS;
+    s_start_waiting (agent);
+    return s_agent_open (w, agent);
 }
 
 static void s_agent_stop (lg_agents_t *w, lg_agent_t *agent)
@@ -299,7 +389,7 @@ static void s_tick (lg_agents_t *w, uint64_t now)
 {
     for (size_t i = 0; i < w->n; i++) {
         lg_agent_t *agent = &w->agents[i];
-        if (agent->dealer && now >= agent->timer_due_us) {
+        if (now >= agent->timer_due_us) { /* also without a DEALER: its rebuild */
             agent->timer_due_us += agent->timer_ms * 1000ull;
             if (agent->timer_due_us <= now)
                 agent->timer_due_us = now + agent->timer_ms * 1000ull;

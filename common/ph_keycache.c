@@ -18,11 +18,14 @@ typedef struct {
     uint64_t expires_mono;
 } s_entry_t;
 
+#define PH_KEYCACHE_WARN_MS 10000 /* at most one "handshakes wait" warning per this */
+
 struct _ph_keycache_t {
     zhashx_t *entries; /* Z85 -> s_entry_t */
     size_t max_entries;
     uint64_t ttl_ms;
     ph_keycache_map_fn *map;
+    uint64_t warned_mono; /* last "handshakes wait" warning */
 };
 
 /*  One GET in flight: who to answer and for which key. */
@@ -90,14 +93,26 @@ void ph_keycache_purge_expired (ph_keycache_t *self)
     zlistx_destroy (&keys);
 }
 
+/*  The answer cannot be had now: hold the handshake (ph_zap asks again),
+ *  with one warning per PH_KEYCACHE_WARN_MS however many wait. */
+static void s_hold (ph_keycache_t *self, ph_zap_t *zap, ph_zap_request_t *req, const char *why)
+{
+    uint64_t now = ph_mono_ms ();
+    ph_zap_hold (zap, req);
+    if (now - self->warned_mono >= PH_KEYCACHE_WARN_MS) {
+        ph_warn ("zap: cannot look up client keys (%s); %zu handshakes wait for Redis (none is "
+                 "refused)",
+                 why, ph_zap_held (zap));
+        self->warned_mono = now;
+    }
+}
+
 static void s_on_key_reply (ph_redis_t *redis, ph_reply_t *reply, void *arg)
 {
     (void)redis;
     s_lookup_t *z = arg;
     if (!ph_reply_ok (reply)) {
-        ph_warn ("zap: cannot look up key %s (Redis: %s); handshake refused, the peer retries",
-                 z->key, reply ? ph_reply_str (reply) : "connection lost");
-        ph_zap_reply (z->zap, z->req, NULL);
+        s_hold (z->cache, z->zap, z->req, reply ? ph_reply_str (reply) : "Redis connection lost");
         free (z);
         return;
     }
@@ -123,9 +138,7 @@ void ph_keycache_resolve (ph_keycache_t *self, ph_redis_t *redis, ph_zap_t *zap,
     z->req = req;
     snprintf (z->key, sizeof z->key, "%s", key_z85);
     if (ph_redis_cmd (redis, s_on_key_reply, z, "GET ph:key:{%s}", key_z85) != 0) {
-        ph_warn ("zap: Redis is not connected; handshake of key %s refused, the peer retries",
-                 key_z85);
-        ph_zap_reply (zap, req, NULL);
+        s_hold (self, zap, req, "Redis is not connected");
         free (z);
     }
 }

@@ -6,6 +6,11 @@
  *  Each daemon decides how a stored value becomes an identity (its map
  *  function), e.g. "instance:mi-..." as is, "key:Z85" for a key nobody
  *  registered. Runs on the daemon's reactor; nothing here blocks.
+ *
+ *  A handshake is never refused because of Redis: libzmq 4.3.4 does not
+ *  reconnect a client whose handshake was refused, so a refusal in the
+ *  first milliseconds after a restart (Redis not connected yet) used to
+ *  lock agents out for good. Such handshakes wait instead (ph_zap_hold).
  */
 #ifndef PH_KEYCACHE_H
 #define PH_KEYCACHE_H
@@ -42,9 +47,12 @@ void ph_keycache_forget (ph_keycache_t *self, const char *key_z85);
 void ph_keycache_purge_expired (ph_keycache_t *self);
 
 /*  Answers req on zap with the identity of key_z85: at once from the
- *  cache, else after an async GET on redis (the answer is cached). A Redis
- *  error or a disconnected Redis refuses the handshake with a warning (the
- *  peer retries). Exactly one ph_zap_reply per call, now or later. */
+ *  cache, else after an async GET on redis (the answer is cached). While
+ *  the answer cannot be had (Redis not connected yet, the connection lost
+ *  during the GET, an error reply such as LOADING) the request is held
+ *  (ph_zap_hold), never refused: ph_zap asks again, and the daemon's
+ *  lookup calls this once more. Exactly one ph_zap_reply or ph_zap_hold
+ *  per call, now or later. */
 void ph_keycache_resolve (ph_keycache_t *self, ph_redis_t *redis, ph_zap_t *zap,
                           ph_zap_request_t *req, const char *key_z85);
 

@@ -176,6 +176,7 @@ typedef struct _ctl_t {
     zhashx_t *instances;      /* instance id -> ctl_instance_t */
     zhashx_t *routes;         /* session id -> ctl_route_t */
     zhashx_t *enroll_fails;   /* peer address -> failure counter */
+    zhashx_t *hellos;         /* instance id -> ctl_req_t of its Hello in Redis */
     int hk_timer;
     uint64_t hk_ticks;
     unsigned bad_frames; /* bad frames seen in this housekeeping tick */
@@ -425,7 +426,8 @@ int ctl_store_set_state (ctl_t *ctl, const char *sid, const char *target, const 
                          const char *from, ph_redis_fn *fn, void *arg);
 
 /*  Ends session sid (state Terminated or Failed): end_ms, exit_code (when
- *  has_exit), end_reason, out of ph:sessions:active, into history, expiry.
+ *  has_exit), end_reason, out of ph:sessions:active and its instance's
+ *  index, into history, expiry.
  *  When target is not NULL the session must run there. fn gets "ok",
  *  "missing", "target" or "ended". */
 int ctl_store_end_session (ctl_t *ctl, const char *sid, const char *target, const char *state,
@@ -438,6 +440,12 @@ void ctl_store_refresh_controller (ctl_t *ctl);
 /*  Trims history older than CTL_HISTORY_KEEP_S and fails sessions that
  *  stayed Connecting longer than CTL_CONNECTING_MAX_MS. */
 void ctl_store_maintenance (ctl_t *ctl);
+
+/*  Redis (re)connected: adds every active session to the index of its
+ *  instance, ph:instance:{ID}:sessions (sessions started before the index
+ *  existed, or by an older controller). Queued first on the connection, so
+ *  that every Hello this controller stores reads a complete index. */
+void ctl_store_on_connected (ctl_t *ctl);
 
 /* ---- ctl_principal.c ----------------------------------------------------- */
 

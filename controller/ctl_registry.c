@@ -4,8 +4,14 @@
  *  in C (constant-time HMAC compare, expiry, count) and then written by one
  *  Lua script that re-checks expiry and count and does every write, so a
  *  refused or raced enrollment changes nothing. Hello (re)binds an instance
- *  to this process and ends the sessions its agent no longer has.
- *  Heartbeats only touch memory; last_seen_ms is flushed once a second.
+ *  to this process and ends the sessions its agent no longer has; it reads
+ *  only that instance's sessions, from its index ph:instance:{ID}:sessions
+ *  (kept by every script that adds to or takes from ph:sessions:active),
+ *  so that 10,000 agents saying Hello after a restart cost Redis O(their
+ *  sessions), not O(agents x active sessions). A second Hello of an
+ *  instance while its first is in Redis is not stored again: the first
+ *  answers, at the routing id of the latest. Heartbeats only touch memory;
+ *  last_seen_ms is flushed once a second.
  */
 #include "ctl.h"
 
@@ -32,14 +38,17 @@ static const char s_enroll_lua[] =
     "redis.call('HINCRBY', KEYS[1], 'count', 1)\n"
     "return 'ok'\n";
 
-/*  KEYS: instance, ph:sessions:active, ph:sessions:history
+/*  KEYS: instance, ph:sessions:active, ph:sessions:history,
+ *  ph:instance:{ID}:sessions (the instance's active sessions)
  *  ARGV: instance id, now ms, keep s, n live ids, ids..., field/value pairs.
  *  Returns -1 for an unknown instance, else the ids of the sessions ended
  *  because the agent no longer has them (Connecting ones are left alone:
  *  their OpenSession may not have been sent yet). While a logshipper is
  *  registered such a session is Terminating, not Terminated: the restarted
  *  agent still ships what its spool holds and then sends
- *  TranscriptComplete (DESIGN.md section 4); one already Terminating stays so. */
+ *  TranscriptComplete (DESIGN.md section 4); one already Terminating stays so.
+ *  Index entries that are no longer active sessions of this instance (a
+ *  record gone, a session ended by an older controller) are dropped. */
 static const char s_hello_lua[] =
     "if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end\n"
     "local n = tonumber(ARGV[4])\n"
@@ -47,11 +56,12 @@ static const char s_hello_lua[] =
     "for i = 1, n do live[ARGV[4 + i]] = true end\n"
     "redis.call('HSET', KEYS[1], unpack(ARGV, 5 + n))\n"
     "local ended = {}\n"
-    "for _, sid in ipairs(redis.call('SMEMBERS', KEYS[2])) do\n"
+    "for _, sid in ipairs(redis.call('SMEMBERS', KEYS[4])) do\n"
     "  local key = 'ph:session:{' .. sid .. '}'\n"
     "  local s = redis.call('HMGET', key, 'target', 'state')\n"
-    "  if s[1] == ARGV[1] and not live[sid] and s[2] ~= 'Connecting' and\n"
-    "     s[2] ~= 'Terminating' then\n"
+    "  if s[1] ~= ARGV[1] or redis.call('SISMEMBER', KEYS[2], sid) == 0 then\n"
+    "    redis.call('SREM', KEYS[4], sid)\n"
+    "  elseif not live[sid] and s[2] ~= 'Connecting' and s[2] ~= 'Terminating' then\n"
     "    local done = redis.call('HGET', key, 'transcript_complete') == '1'\n"
     "    if not done and redis.call('SCARD', 'ph:logshippers') > 0 then\n"
     "      redis.call('HSET', key, 'state', 'Terminating', 'transcript_pending', '1',\n"
@@ -60,6 +70,7 @@ static const char s_hello_lua[] =
     "      redis.call('HSET', key, 'state', 'Terminated', 'end_ms', ARGV[2],\n"
     "                 'end_reason', 'agent restarted')\n"
     "      redis.call('SREM', KEYS[2], sid)\n"
+    "      redis.call('SREM', KEYS[4], sid)\n"
     "      redis.call('ZADD', KEYS[3], ARGV[2], sid)\n"
     "      redis.call('EXPIRE', key, ARGV[3])\n"
     "    end\n"
@@ -412,22 +423,62 @@ static void s_on_hello_stored (ph_redis_t *redis, ph_reply_t *reply, void *arg)
     ctl_transcript_hello (req); /* logshippers and log preferences, then the reply */
 }
 
+/*  The mark of a Hello in Redis (req->data): taken off ctl->hellos
+ *  whichever way the request ends. */
+typedef struct {
+    ctl_t *ctl;
+    char iid[CTL_IID_MAX];
+} s_hello_mark_t;
+
+static void s_hello_unmark (void *data)
+{
+    s_hello_mark_t *mark = data;
+    zhashx_delete (mark->ctl->hellos, mark->iid);
+    free (mark);
+}
+
+/*  True when msg repeats the Hello of an instance whose first is still in
+ *  Redis (the agent retried, or reconnected): that one will answer, to the
+ *  routing id and request id of this one, rather than a second script run
+ *  that a busy Redis (10,000 agents after a restart) would pay for again. */
+static bool s_hello_repeated (ctl_t *ctl, ctl_msg_t *msg)
+{
+    ctl_req_t *first = zhashx_lookup (ctl->hellos, msg->name);
+    if (!first)
+        return false;
+    memcpy (first->rid, msg->rx->routing_id, msg->rx->routing_id_len);
+    first->rid_len = msg->rx->routing_id_len;
+    first->request_id = msg->env->request_id;
+    ph_debug ("instance %s: Hello again while its first is being stored; one answer", msg->name);
+    return true;
+}
+
 void ctl_registry_on_hello (ctl_t *ctl, ctl_msg_t *msg)
 {
+    if (s_hello_repeated (ctl, msg))
+        return;
     ctl_req_t *req = ctl_req_new (ctl, msg);
     Porthole__V1__Hello *h = req->env->hello;
     if (!s_host_facts_valid (&req, h->hostname, h->platform, h->agent_version, h->ip))
         return;
+    s_hello_mark_t *mark = calloc (1, sizeof *mark);
+    assert (mark);
+    mark->ctl = ctl;
+    snprintf (mark->iid, sizeof mark->iid, "%.*s", CTL_IID_MAX - 1, req->name);
+    zhashx_insert (ctl->hellos, mark->iid, req);
+    req->data = mark;
+    req->data_free = s_hello_unmark;
     char now[24];
     snprintf (now, sizeof now, "%llu", (unsigned long long)ph_now_ms ());
     ctl_argv_t a;
     ctl_argv_init (&a);
     ctl_argv_add (&a, "EVAL");
     ctl_argv_add (&a, s_hello_lua);
-    ctl_argv_add (&a, "3");
+    ctl_argv_add (&a, "4");
     ctl_argv_addf (&a, "ph:instance:{%s}", req->name);
     ctl_argv_add (&a, "ph:sessions:active");
     ctl_argv_add (&a, "ph:sessions:history");
+    ctl_argv_addf (&a, "ph:instance:{%s}:sessions", req->name);
     ctl_argv_add (&a, req->name);
     ctl_argv_add (&a, now);
     ctl_argv_addf (&a, "%d", CTL_HISTORY_KEEP_S);

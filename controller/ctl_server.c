@@ -8,6 +8,10 @@
  *  key is still registered) or, for a key nobody registered, "key:Z85" so
  *  that such a peer gets a clear answer instead of a silent handshake
  *  failure. A user's API call first loads its principal (ctl_principal.c).
+ *  While Redis cannot answer (the first milliseconds after a start, an
+ *  outage) handshakes wait (ph_zap_hold) and are never refused: libzmq
+ *  would not reconnect a refused agent. The ROUTERs still bind at once,
+ *  so that agents queue their handshakes rather than back off.
  *
  *  Every frame goes through ph_wire_recv (decode + validate), then through
  *  the dispatch table below, which says which peer may send which body on
@@ -452,9 +456,12 @@ static zsock_t *s_server_socket (ctl_t *self, const char *domain, const char *en
 static void s_on_redis_state (ph_redis_t *redis, bool connected, void *arg)
 {
     (void)redis;
+    ctl_t *ctl = arg;
     if (connected) {
-        ctl_audit_on_connected (arg);
-        ctl_logkeys_on_connected (arg);
+        ctl_store_on_connected (ctl); /* first on the connection: see ctl_store.c */
+        ctl_audit_on_connected (ctl);
+        ctl_logkeys_on_connected (ctl);
+        ph_zap_retry_held (ctl->zap); /* handshakes that waited for Redis */
     }
 }
 
@@ -473,6 +480,7 @@ ctl_t *ctl_new (const ctl_options_t *opt, const ph_keypair_t *keys, const char *
     self->instances = s_table (s_free_entry);
     self->routes = s_table (s_free_route);
     self->enroll_fails = s_table (s_free_entry);
+    self->hellos = s_table (NULL); /* the requests own themselves */
     self->loop = zloop_new ();
     self->zap = ph_zap_new (self->loop, s_zap_lookup, self);
     if (!self->zap) {
@@ -531,6 +539,7 @@ void ctl_destroy (ctl_t **self_p)
     zhashx_destroy (&self->policy_cache); /* after every request that held a policy */
     zhashx_destroy (&self->instances);
     zhashx_destroy (&self->enroll_fails);
+    zhashx_destroy (&self->hellos); /* empty: every request ended with Redis */
     free (self);
     *self_p = NULL;
 }

@@ -41,9 +41,11 @@ static const char s_locate_lua[] =
     "if cid then ctl = redis.call('HGETALL', 'ph:controller:{' .. cid .. '}') end\n"
     "return {sess, inst, redis.call('HGETALL', 'ph:prefs'), ctl}\n";
 
-/*  KEYS: session, ph:sessions:active; ARGV: session id, field/value pairs. */
+/*  KEYS: session, ph:sessions:active, ph:instance:{TARGET}:sessions (the
+ *  index that Hello reads); ARGV: session id, field/value pairs. */
 static const char s_create_lua[] = "redis.call('HSET', KEYS[1], unpack(ARGV, 2))\n"
                                    "redis.call('SADD', KEYS[2], ARGV[1])\n"
+                                   "redis.call('SADD', KEYS[3], ARGV[1])\n"
                                    "return 1\n";
 
 bool ctl_session_id_valid (const char *sid)
@@ -177,9 +179,10 @@ static void s_create_session (ctl_req_t **req_p, const ph_reply_t *inst, const p
     ctl_argv_init (&a);
     ctl_argv_add (&a, "EVAL");
     ctl_argv_add (&a, s_create_lua);
-    ctl_argv_add (&a, "2");
+    ctl_argv_add (&a, "3");
     ctl_argv_addf (&a, "ph:session:{%s}", req->sid);
     ctl_argv_add (&a, "ph:sessions:active");
+    ctl_argv_addf (&a, "ph:instance:{%s}:sessions", r->target);
     ctl_argv_add (&a, req->sid);
     const char *fields[][2] = {
         {"session_id", req->sid},       {"target", r->target},

@@ -34,7 +34,8 @@ static const char s_hello_info_lua[] =
     "                     'encryption_enabled', 'log_input')\n"
     "return {out, {p[1] or '', p[2] or '', p[3] or '', p[4] or ''}}\n";
 
-/*  KEYS: session, ph:sessions:active, ph:sessions:history
+/*  KEYS: session, ph:sessions:active, ph:sessions:history,
+ *  ph:instance:{TARGET}:sessions
  *  ARGV: target, end ms, exit code ('' = none), reason, keep s, sid.
  *  Returns 'terminating', 'terminated' (no logshipper, or the transcript
  *  was complete already), 'missing', 'target' or 'ended'. */
@@ -51,11 +52,13 @@ static const char s_ended_lua[] =
     "end\n"
     "redis.call('HSET', KEYS[1], 'state', 'Terminated')\n"
     "redis.call('SREM', KEYS[2], ARGV[6])\n"
+    "redis.call('SREM', KEYS[4], ARGV[6])\n"
     "redis.call('ZADD', KEYS[3], ARGV[2], ARGV[6])\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[5])\n"
     "return 'terminated'\n";
 
-/*  KEYS: session, ph:sessions:active, ph:sessions:history
+/*  KEYS: session, ph:sessions:active, ph:sessions:history,
+ *  ph:instance:{TARGET}:sessions
  *  ARGV: target, keep s, sid. Returns 'terminated', 'early' (SessionEnded
  *  not seen yet: remembered), 'missing', 'target' or the state. */
 static const char s_complete_lua[] =
@@ -65,6 +68,7 @@ static const char s_complete_lua[] =
     "if s[2] == 'Terminating' and s[4] == '1' then\n"
     "  redis.call('HSET', KEYS[1], 'state', 'Terminated', 'transcript_pending', '0')\n"
     "  redis.call('SREM', KEYS[2], ARGV[3])\n"
+    "  redis.call('SREM', KEYS[4], ARGV[3])\n"
     "  redis.call('ZADD', KEYS[3], s[3], ARGV[3])\n"
     "  redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
     "  return 'terminated'\n"
@@ -146,10 +150,11 @@ int ctl_transcript_session_ended (ctl_t *ctl, const char *sid, const char *targe
     ctl_argv_init (&a);
     ctl_argv_add (&a, "EVAL");
     ctl_argv_add (&a, s_ended_lua);
-    ctl_argv_add (&a, "3");
+    ctl_argv_add (&a, "4");
     ctl_argv_addf (&a, "ph:session:{%s}", sid);
     ctl_argv_add (&a, "ph:sessions:active");
     ctl_argv_add (&a, "ph:sessions:history");
+    ctl_argv_addf (&a, "ph:instance:{%s}:sessions", target);
     ctl_argv_add (&a, target);
     ctl_argv_addf (&a, "%llu", (unsigned long long)ph_now_ms ());
     if (has_exit)
@@ -191,9 +196,9 @@ void ctl_transcript_on_complete (ctl_t *ctl, ctl_msg_t *msg)
     char *copy = strdup (sid);
     assert (copy);
     int rc = ph_redis_cmd (ctl->redis, s_on_complete, copy,
-                           "EVAL %s 3 ph:session:{%s} ph:sessions:active ph:sessions:history %s "
-                           "%d %s",
-                           s_complete_lua, sid, msg->name, CTL_HISTORY_KEEP_S, sid);
+                           "EVAL %s 4 ph:session:{%s} ph:sessions:active ph:sessions:history "
+                           "ph:instance:{%s}:sessions %s %d %s",
+                           s_complete_lua, sid, msg->name, msg->name, CTL_HISTORY_KEEP_S, sid);
     if (rc) {
         ph_warn ("session %s: TranscriptComplete not stored (Redis down); the agent re-sends it",
                  sid);

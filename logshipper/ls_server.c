@@ -261,8 +261,11 @@ static int s_on_housekeeping (zloop_t *loop, int timer_id, void *arg)
 static void s_on_redis_state (ph_redis_t *redis, bool connected, void *arg)
 {
     (void)redis;
-    if (connected)
-        s_register (arg); /* at once, not 5 s later: agents wait for it */
+    if (!connected)
+        return;
+    ls_t *ls = arg;
+    s_register (ls);             /* at once, not 5 s later: agents wait for it */
+    ph_zap_retry_held (ls->zap); /* handshakes that waited for Redis */
 }
 
 /* ---- life cycle --------------------------------------------------------- */

@@ -242,12 +242,14 @@ static void test_attach_and_relay (peer_t *alice, peer_t *bob, peer_t *agent)
     s_data (agent, sid, 2, PORTHOLE__V1__STREAM_KIND__STDOUT, "again\n");
     s_expect_data (alice, 2, "again\n");
 
-    /* the end: Terminated with its exit code; the last frames still flow */
+    /* the end: Terminated with its exit code, out of the active sets; the last frames flow */
+    CHECK_STR (h_redis ("SISMEMBER ph:instance:{%s}:sessions %s", IID, sid), "1");
     s_agent_says (agent, PORTHOLE__V1__ENVELOPE__BODY_SESSION_ENDED, sid, 99, false, 3, NULL);
     CHECK (s_state_is (sid, "Terminated", 3000));
     CHECK_STR (h_redis ("HGET ph:session:{%s} exit_code", sid), "3");
     CHECK_STR (h_redis ("HGET ph:session:{%s} end_reason", sid), "exited");
     CHECK_STR (h_redis ("SISMEMBER ph:sessions:active %s", sid), "0");
+    CHECK_STR (h_redis ("SISMEMBER ph:instance:{%s}:sessions %s", IID, sid), "0");
     CHECK (*h_redis ("ZSCORE ph:sessions:history %s", sid));
     s_data (agent, sid, 3, PORTHOLE__V1__STREAM_KIND__EXIT, "3");
     s_expect_data (alice, 3, "3");

@@ -6,7 +6,11 @@
  *  registered key, oversized host facts all refused with nothing changed;
  *  failures throttled per address); Hello (facts stored, sessions the
  *  agent no longer has ended, Connecting ones kept, a deregistered
- *  instance refused); Heartbeat before Hello (NotRegistered) and after
+ *  instance refused); Hello reads only the instance's index
+ *  ph:instance:{ID}:sessions (a session missing from it is not touched
+ *  until ctl_store_on_connected indexes it; stale entries are dropped); a
+ *  Hello repeated while the first is in Redis gets one answer, to the
+ *  latest request; Heartbeat before Hello (NotRegistered) and after
  *  (last_seen_ms flushed); an instance that falls silent is marked
  *  ConnectionLost. */
 #include "ctl_harness.h"
@@ -201,11 +205,13 @@ static void test_throttle (void)
     h_peer_destroy (&p);
 }
 
+/*  An active session as the controller writes it (ctl_sessions.c). */
 static void s_session (const char *sid, const char *target, const char *state)
 {
     h_redis ("HSET ph:session:{%s} session_id %s target %s state %s owner bob", sid, sid, target,
              state);
     h_redis ("SADD ph:sessions:active %s", sid);
+    h_redis ("SADD ph:instance:{%s}:sessions %s", target, sid);
 }
 
 static void test_hello (const char *iid, const ph_keypair_t *kp)
@@ -242,6 +248,9 @@ static void test_hello (const char *iid, const ph_keypair_t *kp)
     CHECK_STR (h_redis ("HGET ph:session:{%s} state", gone), "Terminated");
     CHECK_STR (h_redis ("HGET ph:session:{%s} end_reason", gone), "agent restarted");
     CHECK_STR (h_redis ("SISMEMBER ph:sessions:active %s", gone), "0");
+    CHECK_STR (h_redis ("SISMEMBER ph:instance:{%s}:sessions %s", iid, gone), "0");
+    CHECK_STR (h_redis ("SISMEMBER ph:instance:{%s}:sessions %s", iid, live), "1");
+    CHECK_STR (h_redis ("SISMEMBER ph:instance:{%s}:sessions %s", iid, opening), "1");
     CHECK (*h_redis ("ZSCORE ph:sessions:history %s", gone));
     CHECK_STR (h_redis ("HGET ph:session:{%s} state", opening), "Connecting");
     CHECK_STR (h_redis ("HGET ph:session:{%s} state", live), "Disconnected");
@@ -282,6 +291,104 @@ static void test_hello (const char *iid, const ph_keypair_t *kp)
     h_peer_destroy (&ghost);
 }
 
+static void s_on_pong (ph_redis_t *redis, ph_reply_t *reply, void *arg)
+{
+    (void)redis, (void)reply;
+    *(bool *)arg = true;
+}
+
+/*  Waits until the controller's Redis connection answered everything
+ *  queued before now (Redis answers in order). */
+static void s_drain (void)
+{
+    static bool done; /* static: a late callback must find it */
+    done = false;
+    CHECK (ph_redis_cmd (H.ctl->redis, s_on_pong, &done, "PING") == 0);
+    uint64_t deadline = ph_mono_ms () + 3000;
+    while (!done && ph_mono_ms () < deadline)
+        h_run_ms (5);
+    CHECK (done);
+}
+
+/*  Hello reads the instance's index, not every active session. */
+static void test_hello_index (const char *iid, const ph_keypair_t *kp)
+{
+    peer_t *a = h_peer_kp (true, NULL, kp);
+    char old[64], stale[64], moved[64], ghost[64];
+    snprintf (old, sizeof old, "bob-000000000000000e1");     /* from before the index */
+    snprintf (stale, sizeof stale, "bob-000000000000000e2"); /* ended, left in the index */
+    snprintf (moved, sizeof moved, "bob-000000000000000e3"); /* another instance's */
+    snprintf (ghost, sizeof ghost, "bob-000000000000000e4"); /* no record at all */
+    h_redis ("HSET ph:session:{%s} session_id %s target %s state Connected owner bob", old, old,
+             iid);
+    h_redis ("SADD ph:sessions:active %s", old); /* not indexed */
+    h_redis ("HSET ph:session:{%s} target %s state Terminated", stale, iid);
+    s_session (moved, "mi-00000000000000002", "Connected");
+    h_redis ("SADD ph:instance:{%s}:sessions %s %s %s", iid, stale, moved, ghost);
+    ph_env_t *r = s_hello (a, "web1c", NULL);
+    CHECK (r && r->body_case == PORTHOLE__V1__ENVELOPE__BODY_HELLO_REPLY);
+    ph_wire_free (&r);
+    /* not in the index: untouched; stale entries dropped; the other instance's session lives */
+    CHECK_STR (h_redis ("HGET ph:session:{%s} state", old), "Connected");
+    CHECK_STR (h_redis ("SISMEMBER ph:instance:{%s}:sessions %s", iid, stale), "0");
+    CHECK_STR (h_redis ("SISMEMBER ph:instance:{%s}:sessions %s", iid, moved), "0");
+    CHECK_STR (h_redis ("SISMEMBER ph:instance:{%s}:sessions %s", iid, ghost), "0");
+    CHECK_STR (h_redis ("SISMEMBER ph:instance:{%s}:sessions %s", iid, old), "0");
+    CHECK_STR (h_redis ("HGET ph:session:{%s} state", moved), "Connected");
+    CHECK_STR (h_redis ("SISMEMBER ph:sessions:active %s", moved), "1");
+    CHECK_STR (h_redis ("SISMEMBER ph:instance:{mi-00000000000000002}:sessions %s", moved), "1");
+
+    /* the controller (re)connecting to Redis indexes it; the next Hello ends it */
+    ctl_store_on_connected (H.ctl);
+    s_drain ();
+    CHECK_STR (h_redis ("SISMEMBER ph:instance:{%s}:sessions %s", iid, old), "1");
+    r = s_hello (a, "web1c", NULL);
+    CHECK (r && r->body_case == PORTHOLE__V1__ENVELOPE__BODY_HELLO_REPLY);
+    ph_wire_free (&r);
+    CHECK_STR (h_redis ("HGET ph:session:{%s} state", old), "Terminated");
+    CHECK_STR (h_redis ("SISMEMBER ph:sessions:active %s", old), "0");
+    CHECK_STR (h_redis ("SISMEMBER ph:instance:{%s}:sessions %s", iid, old), "0");
+    h_peer_destroy (&a);
+}
+
+/*  Two Hellos while Redis is paused: stored once, answered once, to the
+ *  second. */
+static void test_hello_repeated (const ph_keypair_t *kp)
+{
+    peer_t *a = h_peer_kp (true, NULL, kp);
+    ph_env_t *r = s_hello (a, "web1d", NULL); /* connected and known */
+    CHECK (r && r->body_case == PORTHOLE__V1__ENVELOPE__BODY_HELLO_REPLY);
+    ph_wire_free (&r);
+    kill (H.redis_pid, SIGSTOP);
+    Porthole__V1__Hello h = PORTHOLE__V1__HELLO__INIT;
+    h.hostname = "web1e";
+    h.platform = "Debian";
+    h.agent_version = "0.1.0";
+    h.ip = "10.0.0.7";
+    ph_env_t env = PH_ENV_INIT;
+    env.body_case = PORTHOLE__V1__ENVELOPE__BODY_HELLO;
+    env.hello = &h;
+    env.request_id = ++H.next_id;
+    uint64_t first_id = env.request_id;
+    h_send (a, &env);
+    h_run_ms (200); /* the first is queued in the controller's Redis connection */
+    CHECK (zhashx_size (H.ctl->hellos) == 1);
+    env.request_id = ++H.next_id;
+    uint64_t second_id = env.request_id;
+    h_send (a, &env);
+    h_run_ms (200);
+    CHECK (zhashx_size (H.ctl->hellos) == 1);
+    kill (H.redis_pid, SIGCONT);
+    r = h_wait (a, 0, PORTHOLE__V1__ENVELOPE__BODY_HELLO_REPLY, 5000);
+    CHECK (r && r->request_id == second_id);
+    ph_wire_free (&r);
+    r = h_wait (a, first_id, 0, 1000);
+    CHECK (r == NULL); /* one answer only */
+    ph_wire_free (&r);
+    CHECK (zhashx_size (H.ctl->hellos) == 0);
+    h_peer_destroy (&a);
+}
+
 static void test_wrong_peers (void)
 {
     /* an unknown key may only enroll */
@@ -314,8 +421,11 @@ int main (void)
     char iid[CTL_IID_MAX] = "";
     ph_keypair_t kp;
     test_enroll (iid, &kp);
-    if (*iid)
+    if (*iid) {
         test_hello (iid, &kp);
+        test_hello_index (iid, &kp);
+        test_hello_repeated (&kp);
+    }
     test_wrong_peers ();
     test_throttle ();
     h_stop ();

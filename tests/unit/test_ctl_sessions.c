@@ -6,7 +6,9 @@
  *  preferences and the user's RunAs tag); ResumeSession (owner, admin,
  *  another user, ended sessions); TerminateSession (a session never
  *  opened ends at once, an open one gets CloseSession at its agent and
- *  is Terminating, an ended one is left alone). */
+ *  is Terminating, an ended one is left alone). A session joins its
+ *  instance's index ph:instance:{ID}:sessions when it starts and leaves it
+ *  when it ends. */
 #include "ctl_harness.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -136,6 +138,7 @@ static void test_start (peer_t *alice, peer_t *bob)
     CHECK_STR (h_redis ("HGET ph:session:{%s} controller", sid), "c-0000test");
     CHECK ((uint64_t)atoll (h_redis ("HGET ph:session:{%s} start_ms", sid)) >= before);
     CHECK_STR (h_redis ("SISMEMBER ph:sessions:active %s", sid), "1");
+    CHECK_STR (h_redis ("SISMEMBER ph:instance:{%s}:sessions %s", IID_DEV, sid), "1");
 
     /* the stream goes where the instance's controller says */
     h_redis ("HSET ph:controller:{c-0000test} client_endpoint tcp://10.9.9.9:7611 server_key %s",
@@ -262,6 +265,7 @@ static void test_terminate (peer_t *alice, peer_t *bob, peer_t *carol)
     CHECK_STR (h_redis ("HGET ph:session:{%s} state", sid), "Terminated");
     CHECK_STR (h_redis ("HGET ph:session:{%s} end_reason", sid), "terminated by bob");
     CHECK_STR (h_redis ("SISMEMBER ph:sessions:active %s", sid), "0");
+    CHECK_STR (h_redis ("SISMEMBER ph:instance:{%s}:sessions %s", IID_DEV, sid), "0");
     CHECK (*h_redis ("ZSCORE ph:sessions:history %s", sid));
     CHECK (atoll (h_redis ("TTL ph:session:{%s}", sid)) > 29 * 86400);
     /* again: answered, nothing changes */

@@ -4,7 +4,10 @@
  *  on the right target; ending a session (exit code, reason, history,
  *  expiry) happens once; the controller record and its expiry; the
  *  maintenance pass trims old history, fails sessions that never attached
- *  (ending their routes) and drops dangling ids. */
+ *  (ending their routes) and drops dangling ids; every session taken out
+ *  of ph:sessions:active also leaves its instance's index
+ *  ph:instance:{ID}:sessions, which ctl_store_on_connected builds for
+ *  sessions that started without it. */
 #include "ctl_harness.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -57,6 +60,7 @@ static void s_session (const char *sid, const char *target, const char *state, u
     h_redis ("HSET ph:session:{%s} session_id %s target %s state %s start_ms %s", sid, sid, target,
              state, start);
     h_redis ("SADD ph:sessions:active %s", sid);
+    h_redis ("SADD ph:instance:{%s}:sessions %s", target, sid);
 }
 
 #define S1 "bob-00000000000000001"
@@ -98,6 +102,7 @@ static void test_end (void)
     uint64_t end = (uint64_t)atoll (h_redis ("HGET ph:session:{%s} end_ms", S1));
     CHECK (end >= before && end <= ph_now_ms ());
     CHECK_STR (h_redis ("SISMEMBER ph:sessions:active %s", S1), "0");
+    CHECK_STR (h_redis ("SISMEMBER ph:instance:{%s}:sessions %s", T1, S1), "0");
     CHECK ((uint64_t)atoll (h_redis ("ZSCORE ph:sessions:history %s", S1)) == end);
     long long ttl = atoll (h_redis ("TTL ph:session:{%s}", S1));
     CHECK (ttl > CTL_HISTORY_KEEP_S - 60 && ttl <= CTL_HISTORY_KEEP_S);
@@ -108,7 +113,9 @@ static void test_end (void)
     CHECK_STR (s_end ("bob-0000000000000dead", NULL, "Failed", false, 0, "x"), "missing");
     /* Failed, without an exit code */
     s_session ("bob-00000000000000002", T1, "Connecting", ph_now_ms ());
+    CHECK_STR (h_redis ("SISMEMBER ph:instance:{%s}:sessions bob-00000000000000002", T1), "1");
     CHECK_STR (s_end ("bob-00000000000000002", NULL, "Failed", false, 0, NULL), "ok");
+    CHECK_STR (h_redis ("SISMEMBER ph:instance:{%s}:sessions bob-00000000000000002", T1), "0");
     CHECK_STR (h_redis ("HGET ph:session:{bob-00000000000000002} state"), "Failed");
     CHECK_STR (h_redis ("HEXISTS ph:session:{bob-00000000000000002} exit_code"), "0");
 }
@@ -160,8 +167,53 @@ static void test_maintenance (void)
     CHECK_STR (h_redis ("HGET ph:session:{bob-000000000000000b3} state"), "Connected");
     CHECK_STR (h_redis ("SISMEMBER ph:sessions:active bob-000000000000000b4"), "0");
     CHECK_STR (h_redis ("SISMEMBER ph:sessions:active bob-000000000000000b2"), "1");
+    /* the index follows: b1 left it, b2 and b3 stay */
+    CHECK_STR (h_redis ("SISMEMBER ph:instance:{%s}:sessions bob-000000000000000b1", T1), "0");
+    CHECK_STR (h_redis ("SISMEMBER ph:instance:{%s}:sessions bob-000000000000000b2", T1), "1");
+    CHECK_STR (h_redis ("SISMEMBER ph:instance:{%s}:sessions bob-000000000000000b3", T1), "1");
     route = ctl_route_find (H.ctl, "bob-000000000000000b1");
     CHECK (route && route->ended_mono != 0);
+    /* Terminating for a day: Terminated, out of the index too */
+    s_session ("bob-000000000000000b5", T1, "Terminating", now - 1000);
+    char day_ago[32];
+    snprintf (day_ago, sizeof day_ago, "%llu",
+              (unsigned long long)(now - CTL_TERMINATING_MAX_MS - 1000));
+    h_redis ("HSET ph:session:{bob-000000000000000b5} end_ms %s", day_ago);
+    ctl_store_maintenance (H.ctl);
+    deadline = ph_mono_ms () + 3000;
+    while (strcmp (h_redis ("HGET ph:session:{bob-000000000000000b5} state"), "Terminated") &&
+           ph_mono_ms () < deadline)
+        h_run_ms (5);
+    CHECK_STR (h_redis ("HGET ph:session:{bob-000000000000000b5} end_reason"),
+               "transcript incomplete");
+    CHECK_STR (h_redis ("SISMEMBER ph:instance:{%s}:sessions bob-000000000000000b5", T1), "0");
+}
+
+/*  Sessions that started before the index existed (or by an older
+ *  controller): on (re)connecting, each active one joins its instance's
+ *  index; ended ones and dangling ids do not. */
+static void test_index_built_on_connect (void)
+{
+    const char *t2 = "mi-00000000000000002";
+    h_redis ("HSET ph:session:{bob-000000000000000c1} target %s state Connected", t2);
+    h_redis ("HSET ph:session:{bob-000000000000000c2} target %s state Disconnected", T1);
+    h_redis ("HSET ph:session:{bob-000000000000000c3} target %s state Terminated", t2);
+    h_redis ("SADD ph:sessions:active bob-000000000000000c1 bob-000000000000000c2 "
+             "bob-000000000000000c9");
+    CHECK_STR (h_redis ("SCARD ph:instance:{%s}:sessions", t2), "0");
+    ctl_store_on_connected (H.ctl);
+    uint64_t deadline = ph_mono_ms () + 3000;
+    while (strcmp (h_redis ("SCARD ph:instance:{%s}:sessions", t2), "1") &&
+           ph_mono_ms () < deadline)
+        h_run_ms (5);
+    CHECK_STR (h_redis ("SISMEMBER ph:instance:{%s}:sessions bob-000000000000000c1", t2), "1");
+    CHECK_STR (h_redis ("SISMEMBER ph:instance:{%s}:sessions bob-000000000000000c2", T1), "1");
+    CHECK_STR (h_redis ("SISMEMBER ph:instance:{%s}:sessions bob-000000000000000c3", t2), "0");
+    CHECK_STR (h_redis ("EXISTS ph:instance:{}:sessions"), "0");
+    /* again: nothing changes (idempotent) */
+    ctl_store_on_connected (H.ctl);
+    h_run_ms (50);
+    CHECK_STR (h_redis ("SCARD ph:instance:{%s}:sessions", t2), "1");
 }
 
 int main (void)
@@ -180,6 +232,7 @@ int main (void)
     test_end ();
     test_controller_record ();
     test_maintenance ();
+    test_index_built_on_connect ();
     h_stop ();
     PH_TEST_END ();
 }
