@@ -14,6 +14,7 @@
  *                 segments of checksummed records, one serialized
  *                 Envelope{PutLogEvents} each, written and fdatasync'ed
  *                 by a zactor; a batch is sent only once it is durable
+ *                 (agent_spool_disk.c: the record format and the actor)
  *
  *  At-least-once: a batch stays on disk at least until a logshipper's
  *  PutLogEventsReply for its batch_id; the logshipper de-duplicates.
