@@ -8,7 +8,8 @@
  *  agent_session.c  the session table and each session's life
  *  agent_io.c       a session's file descriptors and its data stream
  *  agent_pty.c      fork/exec of shells and commands as the run-as user
- *  agent_cast.c, agent_ship.c, agent_ship_net.c, agent_spool.c
+ *  agent_cast.c, agent_ship.c, agent_ship_net.c, agent_spool.c,
+ *  agent_spool_disk.c
  *                   session transcripts to the logshippers (agent_log.h)
  *
  *  Everything runs on one zloop in one thread; nothing here blocks except
@@ -62,15 +63,28 @@ typedef struct {
  *  code; every failure has been explained on stderr. */
 int ph_agent_register (const ph_agent_register_opts_t *opts);
 
+#define PH_AGENT_ENDPOINTS_MAX 8     /* controllers in agent.conf's controller= list */
+#define PH_AGENT_ENDPOINT_LEN  256   /* characters of one tcp://HOST:PORT */
+#define PH_AGENT_FAILOVER_MS   10000 /* no HelloReply this long: the next controller */
+
+/*  Reads list, controller= of agent.conf or --controller: one endpoint or
+ *  several separated by commas (spaces around them are ignored), each
+ *  "tcp://..." of fewer than PH_AGENT_ENDPOINT_LEN characters, at most
+ *  PH_AGENT_ENDPOINTS_MAX. Fills out (may be NULL to only check). Returns
+ *  the number of endpoints, or PH_EINVAL. */
+int ph_agent_endpoints_parse (const char *list, char (*out)[PH_AGENT_ENDPOINT_LEN], size_t max);
+
 /*  The daemon's context: one per process, the argument of every callback. */
 typedef struct _ph_agent_t ph_agent_t;
 struct _ph_ship_t;
 
 struct _ph_agent_t {
     zloop_t *loop;
-    zsock_t *dealer;  /* to the controller; connects out, never binds */
-    zsock_t *monitor; /* PAIR fed by zmq_socket_monitor on the DEALER */
-    char endpoint[PH_STR_MAX];
+    zsock_t *dealer;           /* to the controller; connects out, never binds */
+    zsock_t *monitor;          /* PAIR fed by zmq_socket_monitor on the DEALER */
+    char endpoint[PH_STR_MAX]; /* the controller in use, one of endpoints */
+    char endpoints[PH_AGENT_ENDPOINTS_MAX][PH_AGENT_ENDPOINT_LEN];
+    size_t n_endpoints, endpoint_at; /* failover: the next one after a silent one */
     char instance_id[32];
     ph_agent_facts_t facts;
     zhashx_t *sessions;      /* session id -> ph_session_t (agent_session.c) */

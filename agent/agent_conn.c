@@ -29,7 +29,7 @@
  */
 #include "agent.h"
 #include "agent_log.h"
-#include "ph_crypto.h"
+#include "ph_random.h"
 #include "ph_errors.h"
 #include "ph_log.h"
 #include "ph_util.h"
@@ -170,12 +170,32 @@ static void s_start_waiting (ph_agent_t *agent)
     s_arm_heartbeat (agent, PH_CONN_WAIT_TICK_MS);
 }
 
+/*  With several controllers (controller= lists them), moves on to the
+ *  next one; returns false when there is only one. */
+static bool s_next_endpoint (ph_agent_t *agent, const char *why)
+{
+    if (agent->n_endpoints < 2)
+        return false;
+    agent->endpoint_at = (agent->endpoint_at + 1) % agent->n_endpoints;
+    ph_warn ("%s at %s; failing over to the controller at %s (sessions keep running)", why,
+             agent->endpoint, agent->endpoints[agent->endpoint_at]);
+    snprintf (agent->endpoint, sizeof agent->endpoint, "%s", agent->endpoints[agent->endpoint_at]);
+    return true;
+}
+
 /*  Not registered: Hello when due, a new DEALER when one is planned or
- *  the wait has lasted too long. */
+ *  the wait has lasted too long; with several controllers, the next one
+ *  after PH_AGENT_FAILOVER_MS without a HelloReply. */
 static void s_on_waiting_tick (ph_agent_t *agent)
 {
     uint64_t now = ph_mono_ms ();
     if (agent->rebuild_due_ms && now >= agent->rebuild_due_ms) {
+        s_next_endpoint (agent, "the controller refused the handshake");
+        s_rebuild_dealer (agent);
+        return;
+    }
+    if (now - agent->waiting_since_ms >= PH_AGENT_FAILOVER_MS &&
+        s_next_endpoint (agent, "no answer from the controller")) {
         s_rebuild_dealer (agent);
         return;
     }
@@ -607,4 +627,27 @@ int ph_agent_signals_block (void)
     s_signal_set (&set);
     signal (SIGPIPE, SIG_IGN);
     return sigprocmask (SIG_BLOCK, &set, NULL) == 0 ? 0 : PH_EIO;
+}
+
+int ph_agent_endpoints_parse (const char *list, char (*out)[PH_AGENT_ENDPOINT_LEN], size_t max)
+{
+    int n = 0;
+    const char *p = list;
+    while (*p) {
+        p += strspn (p, " \t");
+        size_t len = strcspn (p, ",");
+        size_t end = len;
+        while (end && (p[end - 1] == ' ' || p[end - 1] == '\t'))
+            end--;
+        if (end <= 6 || end >= PH_AGENT_ENDPOINT_LEN || strncmp (p, "tcp://", 6) != 0 ||
+            memchr (p, ' ', end) || (size_t)n >= max || n >= PH_AGENT_ENDPOINTS_MAX)
+            return PH_EINVAL;
+        if (out)
+            snprintf (out[n], PH_AGENT_ENDPOINT_LEN, "%.*s", (int)end, p);
+        n++;
+        p += len;
+        if (*p == ',' && !*++p)
+            return PH_EINVAL; /* a trailing comma */
+    }
+    return n ? n : PH_EINVAL;
 }

@@ -49,11 +49,11 @@ static int s_check_opts (const ph_agent_register_opts_t *o)
         return s_fail (PH_EXIT_USAGE,
                        "register needs --controller, --server-key, --activation-id and "
                        "--activation-code; see porthole-agent register --help");
-    if (strncmp (o->controller, "tcp://", 6) != 0 || strlen (o->controller) > 1024)
+    if (ph_agent_endpoints_parse (o->controller, NULL, PH_AGENT_ENDPOINTS_MAX) < 0)
         return s_fail (PH_EXIT_USAGE,
                        "--controller %s is not an endpoint like tcp://HOST:7610 (the "
-                       "controller's agents port)",
-                       o->controller);
+                       "controller's agents port), or up to %d of them separated by commas",
+                       o->controller, PH_AGENT_ENDPOINTS_MAX);
     if (!ph_keys_z85_valid (o->server_key))
         return s_fail (PH_EXIT_USAGE,
                        "--server-key must be the controller's public key: 40 Z85 characters, "
@@ -193,17 +193,19 @@ static int s_enroll (s_register_t *r, const ph_keypair_t *kp)
                        zmq_strerror (zmq_errno ()));
     int rc = PH_EXIT_OK;
     ph_env_t *env = NULL;
+    char eps[PH_AGENT_ENDPOINTS_MAX][PH_AGENT_ENDPOINT_LEN], *first = eps[0];
+    ph_agent_endpoints_parse (o->controller, eps, PH_AGENT_ENDPOINTS_MAX); /* checked before */
     if (ph_keys_setup_client (dealer, kp, o->server_key) != 0 ||
-        zsock_connect (dealer, "%s", o->controller) != 0) {
+        zsock_connect (dealer, "%s", first) != 0) {
         rc = s_fail (PH_EXIT_USAGE, "cannot connect to %s: %s; use --controller tcp://HOST:7610",
-                     o->controller, zmq_strerror (zmq_errno ()));
+                     first, zmq_strerror (zmq_errno ()));
         goto out_close;
     }
     if (s_send_enroll (dealer, o) != 0 || s_wait_reply (dealer, &env) != 0) {
         rc = s_fail (PH_EXIT_UNAVAIL,
                      "no answer from the controller at %s within %d s; check --controller and "
                      "--server-key (the controller's public key)",
-                     o->controller, PH_AGENT_ENROLL_WAIT_S);
+                     first, PH_AGENT_ENROLL_WAIT_S);
         goto out_close;
     }
     if (env->body_case == PORTHOLE__V1__ENVELOPE__BODY_ERROR) {
@@ -215,7 +217,7 @@ static int s_enroll (s_register_t *r, const ph_keypair_t *kp)
         rc = s_fail (PH_EXIT_API,
                      "the controller answered with an invalid instance id; is %s a "
                      "porthole controller of the same version (%s)?",
-                     o->controller, PH_VERSION);
+                     first, PH_VERSION);
         goto out_close;
     }
     rc = s_save (r, kp, id);

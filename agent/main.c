@@ -69,7 +69,10 @@ static void s_usage_register (FILE *out)
              "standard output. Nothing is written unless the controller accepts.\n"
              "\n"
              "Options:\n"
-             "  --controller EP        the controller's agents endpoint, tcp://HOST:7610\n"
+             "  --controller EP[,EP]   the controller's agents endpoint, tcp://HOST:7610;\n"
+             "                         several controllers (up to 8) separated by commas:\n"
+             "                         enrolls with the first, and the daemon fails over\n"
+             "                         to the next when one gives no answer for 10 s\n"
              "  --server-key KEY       the controller's CURVE public key (40 Z85 characters)\n"
              "  --activation-id ID     activation id\n"
              "  --activation-code CODE activation code\n"
@@ -88,7 +91,8 @@ static void s_usage_run (FILE *out)
              "           [--action-stop COMMAND] [--action-reboot COMMAND]\n"
              "\n"
              "Runs the agent daemon in the foreground: connects to the controller named in\n"
-             "DIR/agent.conf (reconnecting with backoff for as long as it takes), heartbeats,\n"
+             "DIR/agent.conf (reconnecting with backoff for as long as it takes; with several\n"
+             "in controller=, the next one after 10 s without an answer), heartbeats,\n"
              "and runs the sessions the controller opens. Logs go to standard error.\n"
              "Session transcripts are spooled in DIR/spool and shipped to the logshippers\n"
              "the controller names; what is spooled survives a restart and is sent then.\n"
@@ -210,7 +214,8 @@ static int s_load_conf (const char *dir, s_state_t *st)
     const char *key = ph_config_get (conf, "", "server_key");
     const char *id = ph_config_get (conf, "", "instance_id");
     int rc = 0;
-    if (!ep || !*ep || !key || !ph_keys_z85_valid (key) || !id || !ph_instance_id_valid (id)) {
+    if (!ep || ph_agent_endpoints_parse (ep, NULL, PH_AGENT_ENDPOINTS_MAX) < 0 || !key ||
+        !ph_keys_z85_valid (key) || !id || !ph_instance_id_valid (id)) {
         fprintf (stderr,
                  "%s: %s lacks a valid controller=, server_key= or instance_id=; register "
                  "again with porthole-agent register --force --state-dir %s\n",
@@ -279,7 +284,9 @@ static int s_daemon (const s_state_t *st)
         return PH_EXIT_CONFIG;
     int rc = PH_EXIT_OK;
     agent->signal_fd = -1;
-    snprintf (agent->endpoint, sizeof agent->endpoint, "%s", st->endpoint);
+    agent->n_endpoints =
+        (size_t)ph_agent_endpoints_parse (st->endpoint, agent->endpoints, PH_AGENT_ENDPOINTS_MAX);
+    snprintf (agent->endpoint, sizeof agent->endpoint, "%s", agent->endpoints[0]);
     snprintf (agent->instance_id, sizeof agent->instance_id, "%s", st->instance_id);
     agent->action_stop = st->action_stop;
     agent->action_reboot = st->action_reboot;

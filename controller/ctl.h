@@ -372,6 +372,12 @@ void ctl_sessions_start (ctl_req_t *req);
 void ctl_sessions_resume (ctl_req_t *req);
 void ctl_sessions_terminate (ctl_req_t *req);
 
+/*  Sends CloseSession for sid to the agent of instance target when it is
+ *  connected to this controller, and moves the session to Terminating.
+ *  False when the agent is not connected here. */
+bool ctl_sessions_close_on_agent (ctl_t *ctl, const char *sid, const char *target,
+                                  const char *reason);
+
 /*  True for "<user name>-<17 lowercase hex>". */
 bool ctl_session_id_valid (const char *sid);
 
@@ -594,6 +600,13 @@ void ctl_actions_stop (ctl_t *ctl);
 
 /*  InstanceActionResult from an agent: alarm history and audit. */
 void ctl_actions_on_result (ctl_t *ctl, ctl_msg_t *msg);
+
+/*  Asks the controller that holds the agent of instance iid, when that is
+ *  another controller, to close session sid (channel ph:ctl:{CID}). fn
+ *  gets an integer reply: how many controllers received it (0: none, the
+ *  caller ends the session itself). Returns 0 or a PH_E* error. */
+int ctl_actions_close_elsewhere (ctl_t *ctl, const char *sid, const char *iid, const char *reason,
+                                 ph_redis_fn *fn, void *arg);
 
 /* ---- ctl_logkeys.c ------------------------------------------------------ */
 

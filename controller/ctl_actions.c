@@ -1,4 +1,6 @@
-/*  ctl_actions: alarm actions on instances (issue 4).
+/*  ctl_actions: what one controller asks of another, over Redis pub/sub:
+ *  alarm actions on instances (issue 4) and closing a session whose agent
+ *  is connected to another controller.
  *
  *  The logshipper that evaluates alarms hands an `instance:VERB[:mi-…]`
  *  action to the controller that holds the instance's agent, on the Redis
@@ -10,15 +12,25 @@
  *  (principal "alarm:NAME", action "alarms:InstanceAction", resource
  *  instance/ID). An agent that is not connected here is a Failed item at
  *  once.
+ *
+ *  TerminateSession reaches any controller; when the session's agent is
+ *  connected to another one, ctl_actions_close_elsewhere publishes
+ *  "close-session\nSID\nIID\nREASON" on that controller's channel, and
+ *  that controller sends CloseSession to its agent (the session then ends
+ *  as any other: SessionEnded, Terminating, Terminated). When the agent is
+ *  not there either, it ends the session in Redis.
  */
 #include "ctl.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#define CTL_ACTION_FIELDS   5
-#define CTL_HISTORY_DAYS    14
-#define CTL_ACTION_TEXT_MAX 512
+#define CTL_ACTION_FIELDS    5
+#define CTL_CLOSE_FIELDS     4
+#define CTL_CLOSE_KIND       "close-session"
+#define CTL_CLOSE_REASON_MAX 256
+#define CTL_HISTORY_DAYS     14
+#define CTL_ACTION_TEXT_MAX  512
 
 /*  ARGV: alarm, summary, data JSON, now ms, history min id. */
 static const char s_history_lua[] =
@@ -92,6 +104,68 @@ static void s_on_action (ctl_t *ctl, char *payload)
         ph_info ("alarm %s: %s sent to %s", f[1], f[2], f[4]);
 }
 
+/*  KEYS: none; ARGV: instance id, this controller's id, message. Publishes
+ *  the message on the channel of the controller that holds the instance's
+ *  agent when that is another controller. Returns how many received it
+ *  (0: no other controller holds it, or none listens). */
+static const char s_forward_lua[] =
+    "local c = redis.call('HGET', 'ph:instance:{' .. ARGV[1] .. '}', 'controller')\n"
+    "if not c or c == '' or c == ARGV[2] then return 0 end\n"
+    "return redis.call('PUBLISH', 'ph:ctl:{' .. c .. '}', ARGV[3])\n";
+
+int ctl_actions_close_elsewhere (ctl_t *ctl, const char *sid, const char *iid, const char *reason,
+                                 ph_redis_fn *fn, void *arg)
+{
+    char msg[CTL_ACTION_TEXT_MAX], why[CTL_CLOSE_REASON_MAX];
+    snprintf (why, sizeof why, "%s", reason);
+    for (size_t len = strlen (why); len && !ph_utf8_valid (why, len); len--)
+        why[len - 1] = 0; /* cut inside a character */
+    for (char *p = why; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' '; /* the reason is the last field: no line breaks in it */
+    int n = snprintf (msg, sizeof msg, "%s\n%s\n%s\n%s", CTL_CLOSE_KIND, sid, iid, why);
+    if (n < 0 || (size_t)n >= sizeof msg)
+        return PH_EINVAL;
+    const char *argv[] = {"EVAL", s_forward_lua, "0", iid, ctl->cid, msg};
+    size_t len[sizeof argv / sizeof argv[0]];
+    for (size_t i = 0; i < sizeof argv / sizeof argv[0]; i++)
+        len[i] = strlen (argv[i]);
+    return ph_redis_cmdargv (ctl->redis, fn, arg, (int)(sizeof argv / sizeof argv[0]), argv, len);
+}
+
+static void s_on_closed_here (ph_redis_t *redis, ph_reply_t *reply, void *arg)
+{
+    (void)redis;
+    (void)arg;
+    if (!ph_reply_ok (reply))
+        ph_warn ("close-session: the session's end was not written");
+}
+
+/*  "close-session" from another controller: the agent should be here. */
+static void s_on_close (ctl_t *ctl, char *payload)
+{
+    char *f[CTL_CLOSE_FIELDS] = {0}, *save = NULL;
+    size_t n = 0;
+    for (char *p = strtok_r (payload, "\n", &save); p && n < CTL_CLOSE_FIELDS;
+         p = strtok_r (NULL, "\n", &save))
+        f[n++] = p;
+    if (n < CTL_CLOSE_FIELDS - 1 || !ctl_session_id_valid (f[1]) || !ph_instance_id_valid (f[2])) {
+        ph_warn ("ph:ctl channel: a close-session message without a valid session and "
+                 "instance; ignored");
+        return;
+    }
+    const char *reason = f[3] ? f[3] : "terminated";
+    if (ctl_sessions_close_on_agent (ctl, f[1], f[2], reason)) {
+        ph_info ("session %s: closing on %s for another controller (%s)", f[1], f[2], reason);
+        return;
+    }
+    /* the agent left this controller too: nobody can close it, end it */
+    ph_info ("session %s: %s is not connected here either; ending the session", f[1], f[2]);
+    if (ctl_store_end_session (ctl, f[1], NULL, "Terminated", false, 0, reason, s_on_closed_here,
+                               NULL) != 0)
+        ph_warn ("session %s: cannot end it (Redis)", f[1]);
+}
+
 static void s_on_message (ph_redis_t *redis, ph_reply_t *reply, void *arg)
 {
     (void)redis;
@@ -103,7 +177,10 @@ static void s_on_message (ph_redis_t *redis, ph_reply_t *reply, void *arg)
         return;
     char *copy = strdup (payload);
     assert (copy);
-    s_on_action (arg, copy);
+    if (strncmp (copy, CTL_CLOSE_KIND "\n", strlen (CTL_CLOSE_KIND) + 1) == 0)
+        s_on_close (arg, copy);
+    else
+        s_on_action (arg, copy);
     free (copy);
 }
 

@@ -371,23 +371,49 @@ static void s_on_terminated_now (ph_redis_t *redis, ph_reply_t *reply, void *arg
 }
 
 /*  Asks the agent to close the session; it answers SessionEnded. */
-static bool s_close_on_agent (ctl_req_t *req, const char *target)
+bool ctl_sessions_close_on_agent (ctl_t *ctl, const char *sid, const char *target,
+                                  const char *reason)
 {
     Porthole__V1__CloseSession body = PORTHOLE__V1__CLOSE_SESSION__INIT;
-    body.session_id = req->sid;
-    body.reason = req->text;
+    body.session_id = (char *)sid;
+    body.reason = (char *)reason;
     ph_env_t env = PH_ENV_INIT;
     env.version = PH_WIRE_VERSION;
     env.body_case = PORTHOLE__V1__ENVELOPE__BODY_CLOSE_SESSION;
     env.close_session = &body;
-    if (ctl_send_to_agent (req->ctl, target, &env) != 0)
+    if (ctl_send_to_agent (ctl, target, &env) != 0)
         return false;
-    ctl_store_set_state (req->ctl, req->sid, target, "Terminating",
-                         "Connecting,Connected,Disconnected", NULL, NULL);
-    ctl_route_t *route = ctl_route_find (req->ctl, req->sid);
+    ctl_store_set_state (ctl, sid, target, "Terminating", "Connecting,Connected,Disconnected", NULL,
+                         NULL);
+    ctl_route_t *route = ctl_route_find (ctl, sid);
     if (route)
-        ctl_route_fail_pending (route, CTL_E_SESSION_FAILED, req->text);
+        ctl_route_fail_pending (route, CTL_E_SESSION_FAILED, reason);
     return true;
+}
+
+/*  Nobody can reach the agent: the session ends in Redis now. */
+static void s_end_unreachable (ctl_req_t *req)
+{
+    int rc = ctl_store_end_session (req->ctl, req->sid, NULL, "Terminated", false, 0, req->text,
+                                    s_on_terminated_now, req);
+    ctl_req_queued (&req, rc);
+}
+
+/*  The close was published for the controller that holds the agent: done
+ *  when one received it (it ends the session if the agent left it too). */
+static void s_on_forwarded (ph_redis_t *redis, ph_reply_t *reply, void *arg)
+{
+    (void)redis;
+    ctl_req_t *req = arg;
+    if (!ctl_req_reply_ok (&req, reply))
+        return;
+    if (ph_reply_int (reply) > 0) {
+        ph_info ("session %s: CloseSession handed to the controller that holds its agent",
+                 req->sid);
+        s_terminate_reply (&req);
+        return;
+    }
+    s_end_unreachable (req);
 }
 
 static void s_on_terminate_located (ph_redis_t *redis, ph_reply_t *reply, void *arg)
@@ -409,13 +435,16 @@ static void s_on_terminate_located (ph_redis_t *redis, ph_reply_t *reply, void *
     ph_info ("audit: user %s terminates session %s (%s)", req->name, req->sid, state);
     ctl_route_t *route = ctl_route_find (req->ctl, req->sid);
     bool opened = strcmp (state, "Connecting") != 0 || (route && route->pending_attach);
-    if (opened && s_close_on_agent (req, target)) {
+    if (opened && ctl_sessions_close_on_agent (req->ctl, req->sid, target, req->text)) {
         s_terminate_reply (&req);
         return;
     }
-    int rc = ctl_store_end_session (req->ctl, req->sid, NULL, "Terminated", false, 0, req->text,
-                                    s_on_terminated_now, req);
-    ctl_req_queued (&req, rc);
+    if (opened) { /* its agent may be connected to another controller */
+        ctl_req_queued (&req, ctl_actions_close_elsewhere (req->ctl, req->sid, target, req->text,
+                                                           s_on_forwarded, req));
+        return;
+    }
+    s_end_unreachable (req);
 }
 
 void ctl_sessions_terminate (ctl_req_t *req)

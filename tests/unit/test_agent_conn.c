@@ -336,6 +336,39 @@ static void test_wrong_server_key (void)
     s_f.agent = saved;
 }
 
+/*  controller= of agent.conf: one endpoint or a comma-separated list. */
+static void test_endpoints_parse (void)
+{
+    char eps[PH_AGENT_ENDPOINTS_MAX][PH_AGENT_ENDPOINT_LEN];
+    CHECK (ph_agent_endpoints_parse ("tcp://a:7610", eps, PH_AGENT_ENDPOINTS_MAX) == 1);
+    CHECK (strcmp (eps[0], "tcp://a:7610") == 0);
+    CHECK (ph_agent_endpoints_parse (" tcp://a:1 , tcp://b:2,tcp://c:3 ", eps,
+                                     PH_AGENT_ENDPOINTS_MAX) == 3);
+    CHECK (strcmp (eps[0], "tcp://a:1") == 0 && strcmp (eps[1], "tcp://b:2") == 0 &&
+           strcmp (eps[2], "tcp://c:3") == 0);
+    CHECK (ph_agent_endpoints_parse ("tcp://a:1,tcp://b:2", NULL, PH_AGENT_ENDPOINTS_MAX) == 2);
+    const char *bad[] = {"",
+                         " ",
+                         "a:7610",
+                         "tcp://",
+                         "tcp://a:1,",
+                         ",tcp://a:1",
+                         "tcp://a:1,,tcp://b:2",
+                         "tcp://a b:1",
+                         "udp://a:1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK (ph_agent_endpoints_parse (bad[i], eps, PH_AGENT_ENDPOINTS_MAX) == PH_EINVAL);
+    char many[2048] = "";
+    for (int i = 0; i <= PH_AGENT_ENDPOINTS_MAX; i++)
+        snprintf (many + strlen (many), sizeof many - strlen (many), "%stcp://h%d:1", i ? "," : "",
+                  i);
+    CHECK (ph_agent_endpoints_parse (many, eps, PH_AGENT_ENDPOINTS_MAX) == PH_EINVAL);
+    char longest[PH_AGENT_ENDPOINT_LEN + 8] = "tcp://";
+    memset (longest + 6, 'h', PH_AGENT_ENDPOINT_LEN);
+    longest[PH_AGENT_ENDPOINT_LEN + 6] = 0;
+    CHECK (ph_agent_endpoints_parse (longest, eps, PH_AGENT_ENDPOINTS_MAX) == PH_EINVAL);
+}
+
 int main (void)
 {
     setenv ("PORTHOLE_LOG", "error", 1);
@@ -346,6 +379,7 @@ int main (void)
     ph_keys_generate (&s_f.server_kp);
 
     test_start_refusals ();
+    test_endpoints_parse ();
 
     ph_keypair_t kp;
     ph_keys_generate (&kp);
