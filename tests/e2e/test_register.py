@@ -97,6 +97,16 @@ class RegisterTest(StackTest):
     def online(self):
         return self.stack.ping_status(self.stack.instance_id) == "Online"
 
+    def registered_after(self, mark):
+        """True once the agent logged a registration after mark (a length of its log):
+        right after a restart, PingStatus may still say Online from the last heartbeat
+        (it counts as Online for three intervals), so it proves nothing."""
+        return "registered with the controller" in self.log("agent-1")[mark:]
+
+    def wait_registered(self, mark, timeout, what):
+        wait_until(lambda: self.registered_after(mark), timeout, what)
+        wait_until(self.online, 10, what + " (Online)")
+
     def restart_controller(self):
         self.stack.stop("controller")
         self.stack.start("controller")
@@ -110,12 +120,13 @@ class RegisterTest(StackTest):
         self.restart_controller()  # an empty key cache: the handshake needs Redis
         self.stack.stop("redis")
         log_before = len(self.log("controller"))
+        mark = len(self.log("agent-1"))
         self.stack.start("agent-1")
         wait_until(lambda: "handshakes wait for Redis" in self.log("controller")[log_before:],
                    20, "the controller holding the agent's handshake")
         self.assertNotIn("handshake refused", self.log("controller")[log_before:])
         self.stack.start("redis")
-        wait_until(self.online, 30, "the agent Online once Redis is back")
+        self.wait_registered(mark, 30, "the agent registered once Redis is back")
 
     def test_refused_handshakes_are_retried(self):
         """After a refused handshake the agent and the CLI connect again with a new
@@ -123,6 +134,7 @@ class RegisterTest(StackTest):
         agents_port = port_of(self.read("agent_endpoint"))
         clients_port = port_of(self.stack.env["PORTHOLE_ENDPOINT"])
         self.stack.stop("controller")
+        mark = len(self.log("agent-1"))
         refusers = [Refuser(agents_port), Refuser(clients_port)]
         try:
             cli = subprocess.Popen(["porthole", "get-preferences", "--timeout", "60"],
@@ -137,7 +149,7 @@ class RegisterTest(StackTest):
         self.stack.start("controller")
         out, err = cli.communicate(timeout=60)
         self.assertEqual(cli.returncode, 0, err)
-        wait_until(self.online, 40, "the agent Online with the real controller")
+        self.wait_registered(mark, 40, "the agent registered with the real controller")
         self.assertIn("retrying with a new connection", self.log("agent-1"))
 
     def test_refused_logshipper_handshakes_are_retried(self):
