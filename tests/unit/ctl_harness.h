@@ -10,6 +10,7 @@
 
 #include "ctl.h"
 #include "ph_test.h"
+#include "ph_test_redis.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -45,17 +46,6 @@ typedef struct {
     zlist_t *inbox; /* ph_env_t * received, oldest first */
 } peer_t;
 
-static H_UNUSED int h_free_port (void)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK)};
-    socklen_t len = sizeof sa;
-    bind (fd, (struct sockaddr *)&sa, sizeof sa);
-    getsockname (fd, (struct sockaddr *)&sa, &len);
-    close (fd);
-    return ntohs (sa.sin_port);
-}
-
 /*  A command on the sync client (hiredis format: each %s is one
  *  argument); returns its string or integer reply as text ("" for nil). */
 #define h_redis(...) h_reply_text (ph_redis_sync_cmd (H.sync, __VA_ARGS__))
@@ -78,25 +68,10 @@ static H_UNUSED bool h_redis_start (void)
     snprintf (H.redis_dir, sizeof H.redis_dir, "/tmp/ph-test-ctl-XXXXXX");
     if (!mkdtemp (H.redis_dir))
         return false;
-    int port = h_free_port ();
+    int port = ph_test_free_port ();
     snprintf (H.redis_url, sizeof H.redis_url, "redis://127.0.0.1:%d", port);
-    H.redis_pid = fork ();
-    if (H.redis_pid == 0) {
-        char p[16];
-        snprintf (p, sizeof p, "%d", port);
-        int null = open ("/dev/null", O_WRONLY);
-        dup2 (null, 1);
-        execlp ("redis-server", "redis-server", "--port", p, "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", H.redis_dir, "--loglevel", "warning", (char *)NULL);
-        _exit (127);
-    }
-    uint64_t deadline = ph_mono_ms () + 10000;
-    char err[256];
-    while (!H.sync && ph_mono_ms () < deadline) {
-        H.sync = ph_redis_sync_new (H.redis_url, err, sizeof err);
-        if (!H.sync)
-            usleep (20000);
-    }
+    H.redis_pid = ph_test_redis_spawn (port, H.redis_dir);
+    H.sync = ph_test_redis_wait (H.redis_url, 10000);
     return H.sync != NULL;
 }
 
@@ -121,8 +96,8 @@ static H_UNUSED bool h_ctl_start (uint32_t heartbeat_ms)
 {
     ph_keys_generate (&H.keys);
     ph_random_bytes (H.secret, sizeof H.secret);
-    snprintf (H.agent_ep, sizeof H.agent_ep, "tcp://127.0.0.1:%d", h_free_port ());
-    snprintf (H.client_ep, sizeof H.client_ep, "tcp://127.0.0.1:%d", h_free_port ());
+    snprintf (H.agent_ep, sizeof H.agent_ep, "tcp://127.0.0.1:%d", ph_test_free_port ());
+    snprintf (H.client_ep, sizeof H.client_ep, "tcp://127.0.0.1:%d", ph_test_free_port ());
     ctl_options_t opt;
     memset (&opt, 0, sizeof opt);
     opt.redis_url = H.redis_url;

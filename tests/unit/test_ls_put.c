@@ -19,6 +19,7 @@
  *  fixed: a plain CHECK with the bug's description. */
 #include "ls.h"
 #include "ph_test.h"
+#include "ph_test_redis.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -75,41 +76,15 @@ static char *s_redis (const char *fmt, const char *a, const char *b)
     return s_text;
 }
 
-static int s_free_port (void)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK)};
-    socklen_t len = sizeof sa;
-    bind (fd, (struct sockaddr *)&sa, sizeof sa);
-    getsockname (fd, (struct sockaddr *)&sa, &len);
-    close (fd);
-    return ntohs (sa.sin_port);
-}
-
 static bool s_redis_start (void)
 {
     snprintf (T.redis_dir, sizeof T.redis_dir, "/tmp/ph-test-ls-XXXXXX");
     if (!mkdtemp (T.redis_dir))
         return false;
-    int port = s_free_port ();
+    int port = ph_test_free_port ();
     snprintf (T.redis_url, sizeof T.redis_url, "redis://127.0.0.1:%d", port);
-    T.redis_pid = fork ();
-    if (T.redis_pid == 0) {
-        char p[16];
-        snprintf (p, sizeof p, "%d", port);
-        int null = open ("/dev/null", O_WRONLY);
-        dup2 (null, 1);
-        execlp ("redis-server", "redis-server", "--port", p, "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", T.redis_dir, "--loglevel", "warning", (char *)NULL);
-        _exit (127);
-    }
-    uint64_t deadline = ph_mono_ms () + WAIT_MS;
-    char err[256];
-    while (!T.sync && ph_mono_ms () < deadline) {
-        T.sync = ph_redis_sync_new (T.redis_url, err, sizeof err);
-        if (!T.sync)
-            usleep (20000);
-    }
+    T.redis_pid = ph_test_redis_spawn (port, T.redis_dir);
+    T.sync = ph_test_redis_wait (T.redis_url, WAIT_MS);
     return T.sync != NULL;
 }
 
@@ -129,7 +104,7 @@ static void s_run_ms (int ms)
 static bool s_ls_start (bool auto_create)
 {
     ph_keys_generate (&T.keys);
-    snprintf (T.endpoint, sizeof T.endpoint, "tcp://127.0.0.1:%d", s_free_port ());
+    snprintf (T.endpoint, sizeof T.endpoint, "tcp://127.0.0.1:%d", ph_test_free_port ());
     ls_options_t opt;
     memset (&opt, 0, sizeof opt);
     opt.redis_url = T.redis_url;

@@ -13,6 +13,7 @@
 #include "ph_log.h"
 #include "ph_redis.h"
 #include "ph_test.h"
+#include "ph_test_redis.h"
 #include "ph_util.h"
 #include "ph_wire.h"
 #include "ph_zap.h"
@@ -104,29 +105,9 @@ static bool s_run_until (int *counter, int before, int timeout_ms)
     return *counter > before;
 }
 
-static int s_free_port (void)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK)};
-    socklen_t len = sizeof sa;
-    bind (fd, (struct sockaddr *)&sa, sizeof sa);
-    getsockname (fd, (struct sockaddr *)&sa, &len);
-    close (fd);
-    return ntohs (sa.sin_port);
-}
-
 static void s_redis_start (void)
 {
-    F.redis_pid = fork ();
-    if (F.redis_pid == 0) {
-        char p[16];
-        snprintf (p, sizeof p, "%d", F.redis_port);
-        int null = open ("/dev/null", O_WRONLY);
-        dup2 (null, 1);
-        execlp ("redis-server", "redis-server", "--port", p, "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", F.redis_dir, "--loglevel", "warning", (char *)NULL);
-        _exit (127);
-    }
+    F.redis_pid = ph_test_redis_spawn (F.redis_port, F.redis_dir);
 }
 
 static void s_redis_stop (void)
@@ -315,7 +296,7 @@ int main (void)
     zsys_handler_set (NULL);
     snprintf (F.redis_dir, sizeof F.redis_dir, "/tmp/ph-test-keycache-XXXXXX");
     CHECK (mkdtemp (F.redis_dir) != NULL);
-    F.redis_port = s_free_port ();
+    F.redis_port = ph_test_free_port ();
     s_redis_start ();
     ph_keys_generate (&F.server);
     F.loop = zloop_new ();

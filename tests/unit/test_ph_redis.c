@@ -4,6 +4,7 @@
 #include "ph_errors.h"
 #include "ph_redis.h"
 #include "ph_test.h"
+#include "ph_test_redis.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -17,15 +18,7 @@ static char s_dir[] = "/tmp/ph-test-redis-XXXXXX";
 
 static pid_t s_start_redis (void)
 {
-    pid_t pid = fork ();
-    if (pid == 0) {
-        char port[16];
-        snprintf (port, sizeof port, "%d", s_port);
-        execlp ("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", s_dir, "--loglevel", "warning", (char *)NULL);
-        _exit (127);
-    }
-    return pid;
+    return ph_test_redis_spawn (s_port, s_dir);
 }
 
 static void s_stop_redis (pid_t pid)
@@ -82,17 +75,6 @@ static void s_run_until (zloop_t *loop, ctx_t *ctx, int ups, int replies)
     zloop_timer_end (loop, t);
 }
 
-static int s_free_port (void)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK)};
-    socklen_t len = sizeof sa;
-    bind (fd, (struct sockaddr *)&sa, sizeof sa);
-    getsockname (fd, (struct sockaddr *)&sa, &len);
-    close (fd);
-    return ntohs (sa.sin_port);
-}
-
 int main (void)
 {
     zsys_init ();
@@ -106,7 +88,7 @@ int main (void)
     CHECK (ph_redis_parse_url ("redis://x", host, &port, &db) == PH_EINVAL);
 
     CHECK (mkdtemp (s_dir) != NULL);
-    s_port = s_free_port ();
+    s_port = ph_test_free_port ();
     pid_t pid = s_start_redis ();
     char url[64];
     snprintf (url, sizeof url, "redis://127.0.0.1:%d", s_port);
@@ -148,7 +130,7 @@ int main (void)
     s_run_until (loop, &ctx, 2, 3);
     CHECK_STR (ctx.last, "PONG");
 
-    snprintf (url, sizeof url, "redis://127.0.0.1:%d", s_free_port ());
+    snprintf (url, sizeof url, "redis://127.0.0.1:%d", ph_test_free_port ());
     CHECK (ph_redis_sync_new (url, err, sizeof err) == NULL && strstr (err, "cannot reach"));
 
     ph_redis_destroy (&r);
