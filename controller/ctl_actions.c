@@ -77,14 +77,22 @@ static void s_record (ctl_t *ctl, const char *alarm, const char *action, const c
     ph_info ("alarm %s: %s", alarm, summary);
 }
 
+/*  Cuts payload (modified) into its lines, at most max of them, into f.
+ *  Returns how many there were. */
+static size_t s_split_lines (char *payload, char **f, size_t max)
+{
+    char *save = NULL;
+    size_t n = 0;
+    for (char *p = strtok_r (payload, "\n", &save); p && n < max; p = strtok_r (NULL, "\n", &save))
+        f[n++] = p;
+    return n;
+}
+
 /*  One message of the channel: hand the action to the agent. */
 static void s_on_action (ctl_t *ctl, char *payload)
 {
-    char *f[CTL_ACTION_FIELDS] = {0}, *save = NULL;
-    size_t n = 0;
-    for (char *p = strtok_r (payload, "\n", &save); p && n < CTL_ACTION_FIELDS;
-         p = strtok_r (NULL, "\n", &save))
-        f[n++] = p;
+    char *f[CTL_ACTION_FIELDS] = {0};
+    size_t n = s_split_lines (payload, f, CTL_ACTION_FIELDS);
     if (n != CTL_ACTION_FIELDS || strcmp (f[0], "instance-action") != 0) {
         ph_warn ("ph:ctl channel: a message that is not an instance action; ignored");
         return;
@@ -144,11 +152,8 @@ static void s_on_closed_here (ph_redis_t *redis, ph_reply_t *reply, void *arg)
 /*  "close-session" from another controller: the agent should be here. */
 static void s_on_close (ctl_t *ctl, char *payload)
 {
-    char *f[CTL_CLOSE_FIELDS] = {0}, *save = NULL;
-    size_t n = 0;
-    for (char *p = strtok_r (payload, "\n", &save); p && n < CTL_CLOSE_FIELDS;
-         p = strtok_r (NULL, "\n", &save))
-        f[n++] = p;
+    char *f[CTL_CLOSE_FIELDS] = {0};
+    size_t n = s_split_lines (payload, f, CTL_CLOSE_FIELDS);
     if (n < CTL_CLOSE_FIELDS - 1 || !ctl_session_id_valid (f[1]) || !ph_instance_id_valid (f[2])) {
         ph_warn ("ph:ctl channel: a close-session message without a valid session and "
                  "instance; ignored");

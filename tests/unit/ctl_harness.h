@@ -66,12 +66,8 @@ static H_UNUSED char *h_reply_text (ph_reply_t *r)
 static H_UNUSED bool h_redis_start (void)
 {
     snprintf (H.redis_dir, sizeof H.redis_dir, "/tmp/ph-test-ctl-XXXXXX");
-    if (!mkdtemp (H.redis_dir))
-        return false;
-    int port = ph_test_free_port ();
-    snprintf (H.redis_url, sizeof H.redis_url, "redis://127.0.0.1:%d", port);
-    H.redis_pid = ph_test_redis_spawn (port, H.redis_dir);
-    H.sync = ph_test_redis_wait (H.redis_url, 10000);
+    H.sync =
+        ph_test_redis_start (H.redis_dir, H.redis_url, sizeof H.redis_url, &H.redis_pid, 10000);
     return H.sync != NULL;
 }
 
@@ -250,6 +246,27 @@ static H_UNUSED ph_env_t *h_call (peer_t *p, ph_env_t *env)
     env->request_id = ++H.next_id;
     h_send (p, env);
     return h_wait (p, env->request_id, 0, 5000);
+}
+
+/*  An agent's Hello from p (hostname, Debian, agent 0.1.0, ip 10.0.0.6,
+ *  live: the session ids it still runs, NULL-terminated, or NULL); returns
+ *  the reply (h_call). */
+static H_UNUSED ph_env_t *h_hello (peer_t *p, const char *hostname, const char *const *live)
+{
+    size_t n = 0;
+    while (live && live[n])
+        n++;
+    Porthole__V1__Hello h = PORTHOLE__V1__HELLO__INIT;
+    h.hostname = (char *)hostname;
+    h.platform = "Debian";
+    h.agent_version = "0.1.0";
+    h.ip = "10.0.0.6";
+    h.n_session_ids = n;
+    h.session_ids = (char **)live;
+    ph_env_t env = PH_ENV_INIT;
+    env.body_case = PORTHOLE__V1__ENVELOPE__BODY_HELLO;
+    env.hello = &h;
+    return h_call (p, &env);
 }
 
 static H_UNUSED void h_expect_in (const char *what, const char *text, const char *want)

@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -61,6 +62,22 @@ static inline ph_redis_sync_t *ph_test_redis_wait (const char *url, uint64_t wai
             usleep (PH_TEST_REDIS_POLL_US);
     }
     return sync;
+}
+
+/*  Starts a redis-server on a free port with its files in a new temp dir
+ *  made from dir (a mkdtemp template, e.g. "/tmp/ph-test-x-XXXXXX",
+ *  rewritten in place), writes its URL to url and its pid to *pid, and
+ *  returns a sync client once it answers (within wait_ms), or NULL. */
+static inline ph_redis_sync_t *ph_test_redis_start (char *dir, char *url, size_t urllen, pid_t *pid,
+                                                    uint64_t wait_ms)
+{
+    *pid = -1;
+    if (!mkdtemp (dir))
+        return NULL;
+    int port = ph_test_free_port ();
+    snprintf (url, urllen, "redis://127.0.0.1:%d", port);
+    *pid = ph_test_redis_spawn (port, dir);
+    return ph_test_redis_wait (url, wait_ms);
 }
 
 #endif

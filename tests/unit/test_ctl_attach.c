@@ -25,15 +25,7 @@ static peer_t *s_agent (void)
              IID, IID);
     h_redis ("SADD ph:instances %s", IID);
     peer_t *a = h_peer (true, "instance:" IID);
-    Porthole__V1__Hello h = PORTHOLE__V1__HELLO__INIT;
-    h.hostname = "dev1";
-    h.platform = "Debian";
-    h.agent_version = "0.1.0";
-    h.ip = "10.0.0.7";
-    ph_env_t env = PH_ENV_INIT;
-    env.body_case = PORTHOLE__V1__ENVELOPE__BODY_HELLO;
-    env.hello = &h;
-    ph_env_t *r = h_call (a, &env);
+    ph_env_t *r = h_hello (a, "dev1", NULL);
     CHECK (r && r->body_case == PORTHOLE__V1__ENVELOPE__BODY_HELLO_REPLY);
     ph_wire_free (&r);
     return a;

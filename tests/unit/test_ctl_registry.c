@@ -65,24 +65,6 @@ static void s_enroll_new (const char *id, const char *code, char *iid, ph_keypai
     h_peer_destroy (&p);
 }
 
-static ph_env_t *s_hello (peer_t *p, const char *hostname, const char *const *live)
-{
-    size_t n = 0;
-    while (live && live[n])
-        n++;
-    Porthole__V1__Hello h = PORTHOLE__V1__HELLO__INIT;
-    h.hostname = (char *)hostname;
-    h.platform = "Debian";
-    h.agent_version = "0.1.0";
-    h.ip = "10.0.0.6";
-    h.n_session_ids = n;
-    h.session_ids = (char **)live;
-    ph_env_t env = PH_ENV_INIT;
-    env.body_case = PORTHOLE__V1__ENVELOPE__BODY_HELLO;
-    env.hello = &h;
-    return h_call (p, &env);
-}
-
 static ph_env_t *s_heartbeat (peer_t *p)
 {
     Porthole__V1__Heartbeat hb = PORTHOLE__V1__HEARTBEAT__INIT;
@@ -233,7 +215,7 @@ static void test_hello (const char *iid, const ph_keypair_t *kp)
     h_redis ("HSET ph:instance:{%s} ping_status ConnectionLost last_seen_ms 1", iid);
     const char *live_ids[] = {live, NULL};
     uint64_t before = ph_now_ms ();
-    r = s_hello (a, "web1b", live_ids);
+    r = h_hello (a, "web1b", live_ids);
     CHECK (r && r->body_case == PORTHOLE__V1__ENVELOPE__BODY_HELLO_REPLY);
     if (r && r->body_case == PORTHOLE__V1__ENVELOPE__BODY_HELLO_REPLY) {
         CHECK_STR (r->hello_reply->instance_id, iid);
@@ -278,7 +260,7 @@ static void test_hello (const char *iid, const ph_keypair_t *kp)
     CHECK (ctl_registry_instance (H.ctl, iid) == NULL);
     r = s_heartbeat (a);
     h_expect_error (&r, "NotRegistered", "send Hello");
-    r = s_hello (a, "web1b", NULL);
+    r = h_hello (a, "web1b", NULL);
     CHECK (r && r->body_case == PORTHOLE__V1__ENVELOPE__BODY_HELLO_REPLY);
     ph_wire_free (&r);
     CHECK_STR (h_redis ("HGET ph:instance:{%s} ping_status", iid), "Online");
@@ -286,7 +268,7 @@ static void test_hello (const char *iid, const ph_keypair_t *kp)
 
     /* a key that maps to an instance without a record */
     peer_t *ghost = h_peer (true, "instance:mi-0000000000000dead");
-    r = s_hello (ghost, "ghost", NULL);
+    r = h_hello (ghost, "ghost", NULL);
     h_expect_error (&r, "AccessDenied", "is no longer registered with this cluster");
     h_peer_destroy (&ghost);
 }
@@ -325,7 +307,7 @@ static void test_hello_index (const char *iid, const ph_keypair_t *kp)
     h_redis ("HSET ph:session:{%s} target %s state Terminated", stale, iid);
     s_session (moved, "mi-00000000000000002", "Connected");
     h_redis ("SADD ph:instance:{%s}:sessions %s %s %s", iid, stale, moved, ghost);
-    ph_env_t *r = s_hello (a, "web1c", NULL);
+    ph_env_t *r = h_hello (a, "web1c", NULL);
     CHECK (r && r->body_case == PORTHOLE__V1__ENVELOPE__BODY_HELLO_REPLY);
     ph_wire_free (&r);
     /* not in the index: untouched; stale entries dropped; the other instance's session lives */
@@ -342,7 +324,7 @@ static void test_hello_index (const char *iid, const ph_keypair_t *kp)
     ctl_store_on_connected (H.ctl);
     s_drain ();
     CHECK_STR (h_redis ("SISMEMBER ph:instance:{%s}:sessions %s", iid, old), "1");
-    r = s_hello (a, "web1c", NULL);
+    r = h_hello (a, "web1c", NULL);
     CHECK (r && r->body_case == PORTHOLE__V1__ENVELOPE__BODY_HELLO_REPLY);
     ph_wire_free (&r);
     CHECK_STR (h_redis ("HGET ph:session:{%s} state", old), "Terminated");
@@ -356,7 +338,7 @@ static void test_hello_index (const char *iid, const ph_keypair_t *kp)
 static void test_hello_repeated (const ph_keypair_t *kp)
 {
     peer_t *a = h_peer_kp (true, NULL, kp);
-    ph_env_t *r = s_hello (a, "web1d", NULL); /* connected and known */
+    ph_env_t *r = h_hello (a, "web1d", NULL); /* connected and known */
     CHECK (r && r->body_case == PORTHOLE__V1__ENVELOPE__BODY_HELLO_REPLY);
     ph_wire_free (&r);
     kill (H.redis_pid, SIGSTOP);
@@ -393,14 +375,14 @@ static void test_wrong_peers (void)
 {
     /* an unknown key may only enroll */
     peer_t *u = h_peer (true, NULL);
-    ph_env_t *r = s_hello (u, "x", NULL);
+    ph_env_t *r = h_hello (u, "x", NULL);
     h_expect_error (&r, "AccessDenied",
                     "is not registered with this cluster; register the machine");
     h_peer_destroy (&u);
     /* a user key does not belong on the agents port */
     h_redis ("HSET ph:user:{bob} name bob admin 0");
     peer_t *bob = h_peer (true, "user:bob");
-    r = s_hello (bob, "x", NULL);
+    r = h_hello (bob, "x", NULL);
     h_expect_error (&r, "AccessDenied", "may not use the agents port");
     h_peer_destroy (&bob);
 }

@@ -278,15 +278,7 @@ static void test_terminate (peer_t *alice, peer_t *bob, peer_t *carol)
 
     /* open, with its agent connected here: CloseSession, Terminating */
     peer_t *agent = h_peer (true, "instance:" IID_DEV);
-    Porthole__V1__Hello h = PORTHOLE__V1__HELLO__INIT;
-    h.hostname = "dev1";
-    h.platform = "Debian";
-    h.agent_version = "0.1.0";
-    h.ip = "10.0.0.7";
-    ph_env_t env = PH_ENV_INIT;
-    env.body_case = PORTHOLE__V1__ENVELOPE__BODY_HELLO;
-    env.hello = &h;
-    r = h_call (agent, &env);
+    r = h_hello (agent, "dev1", NULL);
     CHECK (r && r->body_case == PORTHOLE__V1__ENVELOPE__BODY_HELLO_REPLY);
     ph_wire_free (&r);
     r = s_start (bob, IID_DEV, "sleep 60", NULL, NULL);

@@ -79,12 +79,8 @@ static char *s_redis (const char *fmt, const char *a, const char *b)
 static bool s_redis_start (void)
 {
     snprintf (T.redis_dir, sizeof T.redis_dir, "/tmp/ph-test-ls-XXXXXX");
-    if (!mkdtemp (T.redis_dir))
-        return false;
-    int port = ph_test_free_port ();
-    snprintf (T.redis_url, sizeof T.redis_url, "redis://127.0.0.1:%d", port);
-    T.redis_pid = ph_test_redis_spawn (port, T.redis_dir);
-    T.sync = ph_test_redis_wait (T.redis_url, WAIT_MS);
+    T.sync =
+        ph_test_redis_start (T.redis_dir, T.redis_url, sizeof T.redis_url, &T.redis_pid, WAIT_MS);
     return T.sync != NULL;
 }
 
