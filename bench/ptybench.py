@@ -5,6 +5,7 @@ for OpenSSH in the same run and prints the ratios.
 
   ptybench.py --name NAME [--quick] -- CLIENT ARGV...        (interactive client)
   ptybench.py --name NAME --command-rtt [--quick] -- ARGV... (runs ARGV N times)
+  ptybench.py --name NAME --bulk-only [--quick] -- CLIENT ARGV... (bulk output alone)
 
 Prints one JSON object with the figures on stdout.
 """
@@ -173,6 +174,7 @@ def main():
     ap.add_argument("--name", required=True)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--command-rtt", action="store_true")
+    ap.add_argument("--bulk-only", action="store_true")
     ap.add_argument("argv", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     argv = a.argv[1:] if a.argv and a.argv[0] == "--" else a.argv
@@ -180,6 +182,10 @@ def main():
     out = {"name": a.name}
     if a.command_rtt:
         out["command_rtt_s"] = command_rtt(argv, 3 if q else 20)
+    elif a.bulk_only:
+        s = open_shell(argv)
+        out["bulk_mb_s"] = bulk(s, (8 if q else 256) * 1024 * 1024)
+        s.close()
     else:
         out["session_start_s"] = session_start(argv, 1 if q else 10)
         s = open_shell(argv)
