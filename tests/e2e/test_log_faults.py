@@ -24,6 +24,7 @@ import os
 import re
 import signal
 import socket
+import struct
 import time
 
 import phtest
@@ -119,6 +120,21 @@ class LogFaultsTest(StackTest):
                         out[name] = f.read()
                 except FileNotFoundError:  # acknowledged meanwhile
                     pass
+        return out
+
+    @staticmethod
+    def whole_records(data):
+        """The data of each whole record of a spool segment (16-byte header
+        "PSB1", batch, length, checksum; agent/agent_spool_disk.h). A record
+        cut short (the agent killed in the middle of its write) is left out,
+        as the agent's start-up scan leaves it out."""
+        out, off = [], 0
+        while off + 16 <= len(data) and data[off:off + 4] == b"PSB1":
+            length = struct.unpack_from("<I", data, off + 8)[0]
+            if off + 16 + length > len(data):
+                break
+            out.append(data[off + 16:off + 16 + length])
+            off += 16 + length
         return out
 
     def check_transcript(self, sid, count, cli_bytes=None):
@@ -233,8 +249,10 @@ class LogFaultsTest(StackTest):
         pos = len(s.buf)
         s.send(f"seq 1 {count}; echo DONE-$((6*7))\r")
         self.wait_seen(s, rb"DONE-42\r\n[\s\S]*[$#] ", pos, 60, "the command's end")
-        # the text line DONE-42 is in a spooled batch within the 1 s cut
-        spooled = wait_until(lambda: (lambda b: b if any(b"DONE-42" in v for v in b.values())
+        # the text line DONE-42 is in a spooled batch within the 1 s cut; in a
+        # whole record, so that a kill cannot catch the agent writing it
+        spooled = wait_until(lambda: (lambda b: b if any(b"DONE-42" in r for v in b.values()
+                                                         for r in self.whole_records(v))
                                       else None)(self.spooled(sid)), 20, "all output spooled")
         self.assertGreaterEqual(len(spooled), 2, "expected several unacknowledged batches")
         return sid, s, ls_pid, spooled
