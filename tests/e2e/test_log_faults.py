@@ -249,11 +249,15 @@ class LogFaultsTest(StackTest):
         pos = len(s.buf)
         s.send(f"seq 1 {count}; echo DONE-$((6*7))\r")
         self.wait_seen(s, rb"DONE-42\r\n[\s\S]*[$#] ", pos, 60, "the command's end")
-        # the text line DONE-42 is in a spooled batch within the 1 s cut; in a
-        # whole record, so that a kill cannot catch the agent writing it
-        spooled = wait_until(lambda: (lambda b: b if any(b"DONE-42" in r for v in b.values()
-                                                         for r in self.whole_records(v))
-                                      else None)(self.spooled(sid)), 20, "all output spooled")
+        # DONE-42 is in a spooled batch of both streams within the 1 s cut,
+        # each in a whole record, so that a kill cannot catch the agent
+        # writing the last lines
+        def all_spooled():
+            b = self.spooled(sid)
+            streams = {b".txt" if (sid + ".txt").encode() in r else b"cast"
+                       for v in b.values() for r in self.whole_records(v) if b"DONE-42" in r}
+            return b if streams == {b".txt", b"cast"} else None
+        spooled = wait_until(all_spooled, 20, "all output spooled")
         self.assertGreaterEqual(len(spooled), 2, "expected several unacknowledged batches")
         return sid, s, ls_pid, spooled
 
