@@ -10,6 +10,7 @@
 
 #include "ctl.h"
 #include "ph_test.h"
+#include "ph_test_loop.h"
 #include "ph_test_redis.h"
 
 #include <arpa/inet.h>
@@ -71,20 +72,12 @@ static H_UNUSED bool h_redis_start (void)
     return H.sync != NULL;
 }
 
-static H_UNUSED int h_stop_loop (zloop_t *loop, int id, void *arg)
-{
-    (void)loop, (void)id, (void)arg;
-    return -1;
-}
-
 /*  Runs the controller's reactor for ms milliseconds. */
 static H_UNUSED void h_run_ms (int ms)
 {
     uint64_t end = ph_mono_ms () + (uint64_t)ms;
     while (ph_mono_ms () < end) {
-        int t = zloop_timer (H.ctl->loop, end - ph_mono_ms () + 1, 1, h_stop_loop, NULL);
-        zloop_start (H.ctl->loop);
-        zloop_timer_end (H.ctl->loop, t);
+        ph_test_loop_run_ms (H.ctl->loop, end - ph_mono_ms () + 1);
     }
 }
 
@@ -234,9 +227,7 @@ static H_UNUSED ph_env_t *h_wait (peer_t *p, uint64_t request_id, ph_body_t body
         uint64_t now = ph_mono_ms ();
         if (now >= deadline)
             return NULL;
-        int t = zloop_timer (H.ctl->loop, deadline - now, 1, h_stop_loop, NULL);
-        zloop_start (H.ctl->loop);
-        zloop_timer_end (H.ctl->loop, t);
+        ph_test_loop_run_ms (H.ctl->loop, deadline - now);
     }
 }
 

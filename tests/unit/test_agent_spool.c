@@ -27,6 +27,7 @@
 #include "ph_errors.h"
 #include "ph_log.h"
 #include "ph_test.h"
+#include "ph_test_loop.h"
 #include "ph_util.h"
 
 #include <dirent.h>
@@ -568,12 +569,6 @@ static int s_check_cond (zloop_t *loop, int id, void *arg)
     return ((cond_fn *)c[0]) (c[1]) ? -1 : 0;
 }
 
-static int s_stop (zloop_t *loop, int id, void *arg)
-{
-    (void)loop, (void)id, (void)arg;
-    return -1;
-}
-
 /*  Runs the agent's reactor until cond(arg) holds or timeout_ms passed.
  *  Returns whether cond holds. */
 static bool s_run_until (cond_fn *cond, const void *arg, int timeout_ms)
@@ -582,7 +577,7 @@ static bool s_run_until (cond_fn *cond, const void *arg, int timeout_ms)
         return true;
     void *c[2] = {(void *)cond, (void *)arg};
     int poll = zloop_timer (F.agent->loop, 5, 0, s_check_cond, c);
-    int stop = zloop_timer (F.agent->loop, (size_t)timeout_ms, 1, s_stop, NULL);
+    int stop = zloop_timer (F.agent->loop, (size_t)timeout_ms, 1, ph_test_loop_stop, NULL);
     zloop_start (F.agent->loop);
     zloop_timer_end (F.agent->loop, poll);
     zloop_timer_end (F.agent->loop, stop);

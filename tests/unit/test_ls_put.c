@@ -19,6 +19,7 @@
  *  fixed: a plain CHECK with the bug's description. */
 #include "ls.h"
 #include "ph_test.h"
+#include "ph_test_loop.h"
 #include "ph_test_redis.h"
 
 #include <arpa/inet.h>
@@ -84,17 +85,9 @@ static bool s_redis_start (void)
     return T.sync != NULL;
 }
 
-static int s_stop (zloop_t *loop, int id, void *arg)
-{
-    (void)loop, (void)id, (void)arg;
-    return -1;
-}
-
 static void s_run_ms (int ms)
 {
-    int t = zloop_timer (T.ls->loop, (size_t)ms, 1, s_stop, NULL);
-    zloop_start (T.ls->loop);
-    zloop_timer_end (T.ls->loop, t);
+    ph_test_loop_run_ms (T.ls->loop, (size_t)ms);
 }
 
 static bool s_ls_start (bool auto_create)

@@ -13,6 +13,7 @@
 #include "ph_log.h"
 #include "ph_redis.h"
 #include "ph_test.h"
+#include "ph_test_loop.h"
 #include "ph_test_redis.h"
 #include "ph_util.h"
 #include "ph_wire.h"
@@ -82,18 +83,10 @@ static int s_on_router (zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
-static int s_stop (zloop_t *loop, int id, void *arg)
-{
-    (void)loop, (void)id, (void)arg;
-    return -1;
-}
-
 /*  Runs the loop for ms. */
 static void s_run_ms (int ms)
 {
-    int t = zloop_timer (F.loop, (size_t)ms, 1, s_stop, NULL);
-    zloop_start (F.loop);
-    zloop_timer_end (F.loop, t);
+    ph_test_loop_run_ms (F.loop, (size_t)ms);
 }
 
 /*  Runs the loop until *counter > before or timeout_ms passed. */
