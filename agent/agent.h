@@ -145,6 +145,13 @@ typedef struct {
 int ph_agent_dealer_open (const ph_keypair_t *kp, const ph_agent_dealer_opts_t *o, zsock_t **dealer,
                           zsock_t **monitor);
 
+/*  Puts both on loop as tolerant readers (a socket error does not end the
+ *  loop): on_dealer (dealer_arg) and on_monitor (monitor_arg). Returns 0 or
+ *  PH_EIO. ph_agent_dealer_close ends them. */
+int ph_agent_dealer_watch (zloop_t *loop, zsock_t *dealer, zloop_reader_fn *on_dealer,
+                           void *dealer_arg, zsock_t *monitor, zloop_reader_fn *on_monitor,
+                           void *monitor_arg);
+
 /*  Ends the zloop readers of both (if any), stops the monitor and closes
  *  both sockets; messages not yet sent are dropped. Accepts NULLs. */
 void ph_agent_dealer_close (zloop_t *loop, zsock_t **dealer, zsock_t **monitor);

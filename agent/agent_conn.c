@@ -505,6 +505,18 @@ void ph_agent_dealer_close (zloop_t *loop, zsock_t **dealer, zsock_t **monitor)
     zsock_destroy (dealer);
 }
 
+int ph_agent_dealer_watch (zloop_t *loop, zsock_t *dealer, zloop_reader_fn *on_dealer,
+                           void *dealer_arg, zsock_t *monitor, zloop_reader_fn *on_monitor,
+                           void *monitor_arg)
+{
+    if (zloop_reader (loop, dealer, on_dealer, dealer_arg) != 0 ||
+        zloop_reader (loop, monitor, on_monitor, monitor_arg) != 0)
+        return PH_EIO;
+    zloop_reader_set_tolerant (loop, dealer);
+    zloop_reader_set_tolerant (loop, monitor);
+    return 0;
+}
+
 /*  Monitor messages: [uint16 event, uint32 value][endpoint]. */
 bool ph_agent_monitor_next (zsock_t *monitor, uint16_t *event)
 {
@@ -548,11 +560,9 @@ static int s_open_dealer (ph_agent_t *agent)
         ph_error ("cannot monitor the controller connection: %s", zmq_strerror (zmq_errno ()));
         return rc;
     }
-    if (zloop_reader (agent->loop, agent->dealer, s_on_dealer, agent) != 0 ||
-        zloop_reader (agent->loop, agent->monitor, s_on_monitor, agent) != 0)
+    if (ph_agent_dealer_watch (agent->loop, agent->dealer, s_on_dealer, agent, agent->monitor,
+                               s_on_monitor, agent) != 0)
         return PH_EIO;
-    zloop_reader_set_tolerant (agent->loop, agent->dealer);
-    zloop_reader_set_tolerant (agent->loop, agent->monitor);
     if (zsock_connect (agent->dealer, "%s", agent->endpoint) != 0) {
         ph_error ("cannot connect to %s: %s; fix controller= in agent.conf (tcp://HOST:7610)",
                   agent->endpoint, zmq_strerror (zmq_errno ()));

@@ -135,12 +135,8 @@ static int s_shipper_open (s_shipper_t *s)
         ph_error ("cannot connect to logshipper %s: %s", s->endpoint, zmq_strerror (zmq_errno ()));
         return PH_EINVAL;
     }
-    if (zloop_reader (self->loop, s->dealer, s_on_dealer, self) != 0 ||
-        zloop_reader (self->loop, s->monitor, s_on_monitor, s) != 0)
-        return PH_EIO;
-    zloop_reader_set_tolerant (self->loop, s->dealer);
-    zloop_reader_set_tolerant (self->loop, s->monitor);
-    return 0;
+    return ph_agent_dealer_watch (self->loop, s->dealer, s_on_dealer, self, s->monitor,
+                                  s_on_monitor, s);
 }
 
 static int s_on_rebuild (zloop_t *loop, int timer_id, void *arg)
