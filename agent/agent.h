@@ -156,10 +156,6 @@ int ph_agent_dealer_watch (zloop_t *loop, zsock_t *dealer, zloop_reader_fn *on_d
  *  both sockets; messages not yet sent are dropped. Accepts NULLs. */
 void ph_agent_dealer_close (zloop_t *loop, zsock_t **dealer, zsock_t **monitor);
 
-/*  The next event waiting on a monitor, without blocking: true with
- *  *event set, false when none waits. */
-bool ph_agent_monitor_next (zsock_t *monitor, uint16_t *event);
-
 /*  True for ZMQ_EVENT_HANDSHAKE_FAILED_AUTH and _PROTOCOL: the server
  *  refused the handshake, and libzmq will not try that connection again. */
 bool ph_agent_handshake_refused (uint16_t event);

@@ -405,7 +405,7 @@ static int s_on_monitor (zloop_t *loop, zsock_t *sock, void *arg)
 {
     (void)loop;
     uint16_t event;
-    while (ph_agent_monitor_next (sock, &event))
+    while (ph_wire_monitor_next (sock, &event))
         s_on_event (arg, event);
     return 0;
 }
@@ -515,29 +515,6 @@ int ph_agent_dealer_watch (zloop_t *loop, zsock_t *dealer, zloop_reader_fn *on_d
     zloop_reader_set_tolerant (loop, dealer);
     zloop_reader_set_tolerant (loop, monitor);
     return 0;
-}
-
-/*  Monitor messages: [uint16 event, uint32 value][endpoint]. */
-bool ph_agent_monitor_next (zsock_t *monitor, uint16_t *event)
-{
-    void *handle = zsock_resolve (monitor);
-    zmq_msg_t part;
-    zmq_msg_init (&part);
-    if (zmq_msg_recv (&part, handle, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close (&part);
-        return false;
-    }
-    *event = 0;
-    if (zmq_msg_size (&part) >= 6)
-        memcpy (event, zmq_msg_data (&part), sizeof *event);
-    bool more = zmq_msg_more (&part);
-    zmq_msg_close (&part);
-    while (more) {
-        zmq_msg_init (&part);
-        more = zmq_msg_recv (&part, handle, ZMQ_DONTWAIT) >= 0 && zmq_msg_more (&part);
-        zmq_msg_close (&part);
-    }
-    return true;
 }
 
 /* ---- set-up -------------------------------------------------------------- */

@@ -187,7 +187,7 @@ static int s_on_monitor (zloop_t *loop, zsock_t *sock, void *arg)
 {
     (void)loop;
     uint16_t event;
-    while (ph_agent_monitor_next (sock, &event))
+    while (ph_wire_monitor_next (sock, &event))
         s_on_event (arg, event);
     return 0;
 }

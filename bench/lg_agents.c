@@ -320,30 +320,12 @@ static void s_on_event (lg_agent_t *agent, uint16_t event)
     }
 }
 
-/*  Monitor messages: [uint16 event, uint32 value][endpoint]. */
 static void s_on_monitor (lg_loop_t *loop, zsock_t *sock, void *arg)
 {
     (void)loop;
-    void *handle = zsock_resolve (sock);
-    for (;;) {
-        zmq_msg_t part;
-        zmq_msg_init (&part);
-        if (zmq_msg_recv (&part, handle, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close (&part);
-            return;
-        }
-        uint16_t event = 0;
-        if (zmq_msg_size (&part) >= 6)
-            memcpy (&event, zmq_msg_data (&part), sizeof event);
-        bool more = zmq_msg_more (&part);
-        zmq_msg_close (&part);
-        while (more) {
-            zmq_msg_init (&part);
-            more = zmq_msg_recv (&part, handle, ZMQ_DONTWAIT) >= 0 && zmq_msg_more (&part);
-            zmq_msg_close (&part);
-        }
+    uint16_t event;
+    while (ph_wire_monitor_next (sock, &event))
         s_on_event (arg, event);
-    }
 }
 
 /* ---- set-up and the loop --------------------------------------------------- */

@@ -196,24 +196,8 @@ int cli_conn_recv (cli_conn_t *self, ph_env_t **env)
 
 void cli_conn_on_monitor (cli_conn_t *self)
 {
-    for (;;) {
-        zmq_msg_t head, addr;
-        zmq_msg_init (&head);
-        if (zmq_msg_recv (&head, zsock_resolve (self->monitor), ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close (&head);
-            return;
-        }
-        uint16_t event = 0;
-        if (zmq_msg_size (&head) >= sizeof event)
-            memcpy (&event, zmq_msg_data (&head), sizeof event);
-        bool more = zmq_msg_more (&head);
-        zmq_msg_close (&head);
-        while (more) {
-            zmq_msg_init (&addr);
-            zmq_msg_recv (&addr, zsock_resolve (self->monitor), 0);
-            more = zmq_msg_more (&addr);
-            zmq_msg_close (&addr);
-        }
+    uint16_t event;
+    while (ph_wire_monitor_next (self->monitor, &event)) {
         if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
             self->link_up = true;
             self->rebuild_at_ms = 0;

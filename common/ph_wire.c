@@ -12,7 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define PH_NEST_MAX 8 /* nesting depth of messages */
+#define PH_NEST_MAX     8 /* nesting depth of messages */
+#define PH_MONITOR_HEAD 6 /* a monitor event's first part: uint16 event, uint32 value */
 
 typedef struct {
     ph_body_t body;
@@ -378,4 +379,26 @@ const char *ph_wire_body_name (ph_body_t body)
     const ProtobufCFieldDescriptor *f =
         protobuf_c_message_descriptor_get_field (&porthole__v1__envelope__descriptor, body);
     return f ? f->name : "?";
+}
+
+bool ph_wire_monitor_next (zsock_t *monitor, uint16_t *event)
+{
+    void *handle = zsock_resolve (monitor);
+    zmq_msg_t part;
+    zmq_msg_init (&part);
+    if (zmq_msg_recv (&part, handle, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&part);
+        return false;
+    }
+    *event = 0;
+    if (zmq_msg_size (&part) >= PH_MONITOR_HEAD)
+        memcpy (event, zmq_msg_data (&part), sizeof *event);
+    bool more = zmq_msg_more (&part);
+    zmq_msg_close (&part);
+    while (more) {
+        zmq_msg_init (&part);
+        more = zmq_msg_recv (&part, handle, ZMQ_DONTWAIT) >= 0 && zmq_msg_more (&part);
+        zmq_msg_close (&part);
+    }
+    return true;
 }

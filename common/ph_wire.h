@@ -82,6 +82,12 @@ int ph_wire_send_error (zsock_t *sock, const uint8_t *rid, size_t rid_len, uint6
                         const char *code, const char *fmt, ...)
     __attribute__ ((format (printf, 6, 7)));
 
+/*  The next event waiting on a socket monitor (the PAIR connected to
+ *  zmq_socket_monitor's endpoint; messages [uint16 event, uint32 value]
+ *  [endpoint]), without blocking: true with *event set, false when none
+ *  waits. */
+bool ph_wire_monitor_next (zsock_t *monitor, uint16_t *event);
+
 /*  The name of a body case, for logs ("stream_data"); "?" when unknown. */
 const char *ph_wire_body_name (ph_body_t body);
 
